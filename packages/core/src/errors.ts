@@ -1,0 +1,49 @@
+/**
+ * Every failure the toolkit reports is a KitError: a stable machine-readable code, one clear
+ * human line, and the exit code the CLI should use.
+ */
+export type KitErrorCode =
+  | 'KITFILE_NOT_FOUND'
+  | 'KITFILE_SYNTAX'
+  | 'KITFILE_INVALID'
+  | 'REFERENCE_INVALID'
+  | 'NOT_FOUND'
+  | 'DIGEST_MISMATCH'
+  | 'UNSAFE_ARCHIVE'
+  | 'ARCHIVE_INVALID'
+  | 'ALREADY_EXISTS'
+  | 'PATH_OUTSIDE_CONTEXT'
+  | 'INVALID_ARGUMENT'
+  | 'FORMAT_UNSUPPORTED'
+  | 'STORE_CORRUPT'
+  | 'LOCK_TIMEOUT'
+  | 'IO';
+
+export class KitError extends Error {
+  readonly code: KitErrorCode;
+  readonly exitCode: number;
+
+  constructor(code: KitErrorCode, message: string, options?: { cause?: unknown; exitCode?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'KitError';
+    this.code = code;
+    this.exitCode = options?.exitCode ?? defaultExitCode(code);
+  }
+}
+
+function defaultExitCode(code: KitErrorCode): number {
+  switch (code) {
+    case 'INVALID_ARGUMENT':
+    case 'REFERENCE_INVALID':
+      return 2;
+    case 'NOT_FOUND':
+    case 'KITFILE_NOT_FOUND':
+      return 3;
+    default:
+      return 1;
+  }
+}
+
+export function isKitError(e: unknown): e is KitError {
+  return e instanceof KitError;
+}
