@@ -1,0 +1,36 @@
+import { KitError, parseFilter, unpack, type UnpackFilter } from '@modelkit/core';
+import type { Command } from 'commander';
+import { openStore } from '../context.js';
+import { info, printJson } from '../output.js';
+
+/** The pre-filter flags kit still accepts, each the same as one --filter type. */
+const LEGACY_FLAGS = { kitfile: 'kitfile', config: 'kitfile', model: 'model', datasets: 'datasets', code: 'code', docs: 'docs', prompts: 'prompts' } as const;
+
+export function registerUnpack(program: Command): void {
+  const command = program
+    .command('unpack')
+    .description('Unpack a ModelKit from the local store into a directory')
+    .argument('<reference>', 'ModelKit reference (repository:tag or @digest)')
+    .option('-d, --dir <path>', 'directory to unpack into', '.')
+    .option('-f, --filter <filter...>', 'only these parts: TYPE[,TYPE][:NAME[,NAME]] with TYPE kitfile, model, datasets, code, docs, prompts or mcpservers (repeatable, OR-ed)')
+    .option('-o, --overwrite', 'overwrite existing files')
+    .option('-i, --ignore-existing', 'keep existing files and unpack the rest')
+    .option('--json', 'print the result as JSON');
+  for (const flag of Object.keys(LEGACY_FLAGS)) command.option(`--${flag}`, `unpack only the ${flag} (same as --filter ${LEGACY_FLAGS[flag as keyof typeof LEGACY_FLAGS]})`);
+  command.action(async (reference: string, opts, cmd: Command) => {
+    if (opts.overwrite && opts.ignoreExisting) throw new KitError('INVALID_ARGUMENT', 'use either -o/--overwrite or -i/--ignore-existing, not both');
+    const filters: UnpackFilter[] = (opts.filter ?? []).map(parseFilter);
+    for (const [flag, type] of Object.entries(LEGACY_FLAGS)) if (opts[flag]) filters.push({ types: [type], names: [] });
+    const store = await openStore(cmd);
+    const result = await unpack({
+      store,
+      reference,
+      dir: opts.dir,
+      filters,
+      existing: opts.overwrite ? 'overwrite' : opts.ignoreExisting ? 'skip' : 'error',
+      onLayer: (l) => info(`Unpacking ${l.kind} ${l.path} (${l.descriptor.digest})`),
+    });
+    if (opts.json) printJson({ digest: result.digest, files: result.files, kitfile: result.kitfileWritten, layers: result.layers.map((l) => ({ kind: l.kind, path: l.path, digest: l.descriptor.digest })) });
+    else info(`Unpacked ${result.layers.length} layer(s), ${result.files} file(s) to ${opts.dir}`);
+  });
+}
