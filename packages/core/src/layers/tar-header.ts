@@ -67,7 +67,7 @@ export function encodeTarHeader(entry: TarHeaderInput): Buffer {
 
   const main = Buffer.alloc(BLOCK_SIZE);
   // Go's PAX main header: ASCII-only name truncated to the field; numbers that do not fit become 0.
-  writeV7Fields(main, toAscii(entry.name).slice(0, NAME_SIZE), entry, size > MAX_OCTAL_SIZE ? 0 : size, uid, gid);
+  writeV7Fields(main, toAscii(entry.name), entry, size > MAX_OCTAL_SIZE ? 0 : size, uid, gid);
   finishBlock(main);
   return Buffer.concat([ext, data, Buffer.alloc(padding(data.length)), main]);
 }
@@ -111,6 +111,12 @@ function writeString(block: Buffer, offset: number, width: number, value: string
   const bytes = Buffer.from(value, 'utf8');
   bytes.copy(block, offset, 0, Math.min(bytes.length, width));
   if (bytes.length < width) block[offset + bytes.length] = 0;
+  // Go replaces the trailing slashes of a truncated field with NUL, so old readers don't see a directory.
+  if (bytes.length > width && block[offset + width - 1] === 0x2f) {
+    let n = width;
+    while (n > 0 && block[offset + n - 1] === 0x2f) n--;
+    block[offset + n] = 0;
+  }
 }
 
 /** Go's splitUSTARPath: a long ASCII name may be stored as prefix (<=155) + "/" + name (<=100). */
