@@ -1,0 +1,51 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join, normalize } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pack } from '../../src/modelkit/pack.js';
+import { unpack } from '../../src/modelkit/unpack.js';
+import { loadCases } from '../helpers/conformance.js';
+import { freshStore, tempDir, writeTree } from './fixtures.js';
+
+interface PackCase {
+  description?: string;
+  name?: string;
+  kitfile: string;
+  kitignore?: string;
+  files?: string[];
+  ignored?: string[];
+}
+
+const cases = [
+  ...loadCases<PackCase>('testing/testdata/pack-unpack').map((c) => ({ ...c, file: `v1.7/${c.file}` })),
+  ...loadCases<PackCase>('newer/testing/testdata/pack-unpack').map((c) => ({ ...c, file: `newer/${c.file}` })),
+];
+
+describe('KitOps pack-unpack conformance cases', () => {
+  for (const { file, data } of cases) {
+    it(`${file}: ${data.description ?? data.name ?? ''}`, async () => {
+      const context = await tempDir('kit-ctx');
+      const files = (data.files ?? []).map((f) => normalize(f));
+      const ignored = (data.ignored ?? []).map((f) => normalize(f));
+      await writeTree(context, [...files, ...ignored]);
+      await writeFile(join(context, 'Kitfile'), data.kitfile);
+      if (data.kitignore) await writeFile(join(context, '.kitignore'), data.kitignore);
+
+      const { store } = await freshStore();
+      const first = await pack({ store, contextDir: context, tags: ['test/case:v1'] });
+      // Same input twice, same manifest digest (SOURCE_DATE_EPOCH pins the created annotation).
+      const again = await pack({ store, contextDir: context, tags: ['test/case:v2'], sourceDateEpoch: undefined });
+      expect(again.manifest.layers.map((l) => l.digest)).toEqual(first.manifest.layers.map((l) => l.digest));
+      expect(again.manifest.config.digest).toBe(first.manifest.config.digest);
+
+      const out = await tempDir('kit-out');
+      await unpack({ store, reference: 'test/case:v1', dir: out });
+      for (const f of files) {
+        expect(existsSync(join(out, f)), `${f} should be unpacked`).toBe(true);
+        expect(readFileSync(join(out, f), 'utf8')).toBe(f);
+      }
+      for (const f of ignored) expect(existsSync(join(out, f)), `${f} should not be packed`).toBe(false);
+      expect(existsSync(join(out, 'Kitfile'))).toBe(true);
+    });
+  }
+});
