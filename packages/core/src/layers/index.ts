@@ -1,0 +1,8 @@
+/**
+ * Layer contents: `.kitignore` matching, which layer owns a path, and the ordered walk that
+ * yields a layer's entries. (Tar writing and compression live in their own modules here.)
+ */
+export { cleanPath, cleanRelPath, isWithin } from './clean-path.js';
+export { ALWAYS_IGNORED, IGNORE_FILE_NAME, IgnoreMatcher, parseIgnoreFile } from './ignore.js';
+export { claimedByOtherLayer, shouldSkip } from './select.js';
+export { collectLayerEntries, compareGo, type LayerEntry } from './walk.js';
