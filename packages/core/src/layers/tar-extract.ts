@@ -1,10 +1,8 @@
-import { createWriteStream } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { KitError } from '../errors.js';
+import { writeAll } from '../store/hash-to-file.js';
+import { TarReader } from './tar-reader.js';
 
 export interface ExtractedEntry {
   /** Normalised posix path relative to the archive root. */
@@ -32,49 +30,59 @@ function unsafe(where: string, name: string, why: string): KitError {
 }
 
 /**
- * Extract a tar stream into `dir` (a fresh staging directory). Only regular files and directories
- * are accepted: links and devices are refused, so nothing can point or write outside `dir`.
+ * Extract a tar archive into `dir` (a fresh staging directory). Only regular files and directories
+ * are accepted: links and devices are refused, so nothing can point or write outside `dir`. File
+ * data is written as slices of the chunks read, one write in flight while the next chunk arrives.
  */
-export async function extractTar(source: Readable, dir: string, where: string): Promise<ExtractedEntry[]> {
-  const extract = tar.extract();
+export async function extractTar(source: AsyncIterable<Buffer>, dir: string, where: string): Promise<ExtractedEntry[]> {
   const entries: ExtractedEntry[] = [];
-  const done = (async () => {
-    for await (const entry of extract) {
-      const header = entry.header;
-      const name = safeEntryName(header.name, where);
-      const mode = (header.mode ?? 0o644) & 0o7777;
-      if (header.type === 'directory') {
-        if (name !== '.') {
-          await mkdir(join(dir, name), { recursive: true });
-          entries.push({ name, type: 'dir', mode });
+  let file: { handle: FileHandle; pending: Promise<unknown> } | undefined;
+  const reader = new TarReader(
+    {
+      entry: async (header) => {
+        const name = safeEntryName(header.name, where);
+        const mode = header.mode & 0o7777;
+        if (header.typeflag === '5') {
+          if (name !== '.') {
+            await mkdir(join(dir, name), { recursive: true });
+            entries.push({ name, type: 'dir', mode });
+          }
+        } else if (header.typeflag === '0' || header.typeflag === '7') {
+          if (name === '.') throw unsafe(where, header.name, 'is a file with no name');
+          const target = join(dir, name);
+          await mkdir(dirname(target), { recursive: true });
+          file = { handle: await open(target, 'w', (mode & 0o777) | 0o200), pending: Promise.resolve() };
+          entries.push({ name, type: 'file', mode });
+        } else {
+          const kind = { '1': 'hard link', '2': 'symbolic link', '3': 'character device', '4': 'block device', '6': 'FIFO' }[header.typeflag] ?? `entry of type '${header.typeflag}'`;
+          throw new KitError('UNSAFE_ARCHIVE', `${where}: entry "${header.name}" is a ${kind}; only regular files and directories are unpacked (links and devices could reach outside the target)`);
         }
-        entry.resume();
-      } else if (header.type === 'file' || header.type === 'contiguous-file') {
-        if (name === '.') throw unsafe(where, header.name, 'is a file with no name');
-        const target = join(dir, name);
-        await mkdir(dirname(target), { recursive: true });
-        await pipeline(entry, createWriteStream(target, { mode: mode & 0o777 | 0o200, highWaterMark: 4 << 20 }));
-        entries.push({ name, type: 'file', mode });
-      } else {
-        throw new KitError('UNSAFE_ARCHIVE', `${where}: entry "${header.name}" is a ${header.type}; only regular files and directories are unpacked (links and devices could reach outside the target)`);
-      }
+      },
+      data: async (chunk) => {
+        if (!file) return;
+        await file.pending;
+        file.pending = writeAll(file.handle, chunk);
+      },
+      entryEnd: async () => {
+        if (!file) return;
+        const done = file;
+        file = undefined;
+        await done.pending;
+        await done.handle.close();
+      },
+    },
+    where,
+  );
+  try {
+    for await (const chunk of source) await reader.push(chunk);
+    reader.end();
+  } finally {
+    if (file) {
+      await file.pending.catch(() => {});
+      await file.handle.close();
     }
-  })();
-  await Promise.all([pipeline(source, extract), done]).catch(async (e) => {
-    extract.destroy();
-    await done.catch(() => {});
-    throw wrapTarError(e, where);
-  });
-  // Directory modes last: a read-only directory must not stop its own files being written.
+  }
+  // Modes last: a read-only file or directory must not stop its own contents being written.
   for (const e of entries) if (e.type === 'file') await chmod(join(dir, e.name), e.mode);
   return entries;
-}
-
-function wrapTarError(e: unknown, where: string): unknown {
-  if (e instanceof KitError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  if (/header|tar|unexpected end/i.test(message)) {
-    return new KitError('ARCHIVE_INVALID', `${where}: not a valid tar archive (${message}); the layer is corrupt`, { cause: e });
-  }
-  return e;
 }

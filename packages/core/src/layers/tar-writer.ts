@@ -24,7 +24,7 @@ export function createTarStream(entries: Iterable<TarSourceEntry>): Readable {
   return Readable.from(tarChunks(entries), { objectMode: false, highWaterMark: READ_CHUNK * 2 });
 }
 
-async function* tarChunks(entries: Iterable<TarSourceEntry>): AsyncGenerator<Buffer> {
+export async function* tarChunks(entries: Iterable<TarSourceEntry>): AsyncGenerator<Buffer> {
   for (const entry of entries) {
     yield encodeTarHeader(entry);
     if (entry.type !== 'file') continue;

@@ -7,7 +7,7 @@ import { kitfileToConfigJson } from '../kitfile/serialize.js';
 import type { Kitfile } from '../kitfile/types.js';
 import { createCompressor } from '../layers/compression.js';
 import { IgnoreMatcher } from '../layers/ignore.js';
-import { fileChunks, createTarStream } from '../layers/tar-writer.js';
+import { fileChunks, tarChunks } from '../layers/tar-writer.js';
 import { collectLayerEntries } from '../layers/walk.js';
 import { toModelPackConfig, modelPackConfigToJson } from '../modelpack/config.js';
 import { HashingStream } from '../oci/hashing.js';
@@ -102,10 +102,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
         const info = await stat(file);
         annotations[ANNOTATION_FILE_METADATA] = fileMetadataJson(layer.path, info, created.epoch);
         const rawCompression = layer.kind === 'mcpserver' ? 'none' : compression;
-        written = await storeLayer(options.store, lease, Readable.from(fileChunks(file, info.size)), rawCompression);
+        written = await storeLayer(options.store, lease, fileChunks(file, info.size), rawCompression);
       } else {
         const entries = await collectLayerEntries(contextDir, layer.path, allPaths, ignore, warn);
-        written = await storeLayer(options.store, lease, createTarStream(entries), compression);
+        written = await storeLayer(options.store, lease, tarChunks(entries), compression);
       }
       layer.element.digest = written.digest;
       layer.element.diffId = written.diffId;
@@ -158,16 +158,17 @@ export async function pack(options: PackOptions): Promise<PackResult> {
 }
 
 /** Stream one layer into the store: diffId over the plain bytes, digest over what is stored. */
-async function storeLayer(store: LocalStore, lease: Lease, plain: Readable, compression: Compression) {
+async function storeLayer(store: LocalStore, lease: Lease, plain: AsyncIterable<Buffer>, compression: Compression) {
   const compressor = createCompressor(compression);
   if (!compressor) {
     const { digest, size } = await store.ingest(plain, lease);
     return { digest, diffId: digest, size };
   }
   const diffHasher = new HashingStream();
-  plain.on('error', (e) => diffHasher.destroy(e));
+  const source = Readable.from(plain, { objectMode: false });
+  source.on('error', (e) => diffHasher.destroy(e));
   diffHasher.on('error', (e) => compressor.destroy(e));
-  const { digest, size } = await store.ingest(plain.pipe(diffHasher).pipe(compressor), lease);
+  const { digest, size } = await store.ingest(source.pipe(diffHasher).pipe(compressor), lease);
   return { digest, diffId: diffHasher.digest(), size };
 }
 

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { chmod, lstat, mkdir, realpath, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { KitError } from '../errors.js';
 import { kitfileToYaml } from '../kitfile/serialize.js';
 import { createDecompressor } from '../layers/compression.js';
 import { extractTar, safeEntryName, type ExtractedEntry } from '../layers/tar-extract.js';
 import type { LocalStore } from '../store/local-store.js';
 import { writeFileAtomic } from '../store/atomic.js';
+import { writeChunksToFile } from '../store/hash-to-file.js';
 import { describeModelKit, type ResolvedLayer } from './contents.js';
 import { kitfileSelected, layerSelected, type UnpackFilter } from './filter.js';
 import { resolveLocal } from './repository.js';
@@ -76,20 +75,26 @@ export async function unpack(options: UnpackOptions): Promise<UnpackResult> {
 
 /** Stream one verified layer into `root`: tar layers extracted, raw layers written as their one file. */
 async function stageLayer(store: LocalStore, layer: ResolvedLayer, root: string, what: string): Promise<ExtractedEntry[]> {
-  const blob = await store.openBlob(layer.descriptor, what);
+  const blob = store.blobChunks(layer.descriptor, what);
   const decompressor = createDecompressor(layer.compression);
-  const plain: Readable = decompressor ? blob.pipe(decompressor) : blob;
-  if (decompressor) blob.on('error', (e) => decompressor.destroy(e));
+  const plain: AsyncIterable<Buffer> = decompressor ? Readable.from(blob, { objectMode: false }).pipe(decompressor) : blob;
   if (layer.layerFormat === 'raw') {
     const name = safeEntryName(layer.path, what);
     if (name === '.') throw new KitError('UNSAFE_ARCHIVE', `${what}: a raw layer needs a file path, not the context directory`);
     const target = join(root, name);
     await mkdir(dirname(target), { recursive: true });
-    await pipeline(plain, createWriteStream(target, { highWaterMark: 4 << 20 }));
+    await writeChunksToFile(plain, target);
     const parents = ancestors(name).map((p): ExtractedEntry => ({ name: p, type: 'dir', mode: 0o755 }));
     return [...parents, { name, type: 'file', mode: 0o644 }];
   }
-  const entries = await extractTar(plain, root, what);
+  let entries: ExtractedEntry[];
+  try {
+    entries = await extractTar(plain, root, what);
+  } catch (e) {
+    // A garbled archive is usually a corrupt blob: say so if the digest agrees.
+    if (e instanceof KitError && e.code === 'ARCHIVE_INVALID') for await (const _ of store.blobChunks(layer.descriptor, what));
+    throw e;
+  }
   if (!layer.legacyPaths) return entries;
   // Old kits stored names relative to the layer path's parent: move them under it.
   const parent = posix.dirname(layer.path);

@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { KitError } from '../errors.js';
-import { HashingStream } from '../oci/hashing.js';
+import { fileChunks } from '../layers/tar-writer.js';
+import { hashToFile, readAhead } from './hash-to-file.js';
 import type { Descriptor, ImageIndex, Manifest } from '../oci/types.js';
 import { writeFileAtomic } from './atomic.js';
 import { VerifyingStream } from './blob-reader.js';
@@ -97,6 +97,26 @@ export class LocalStore {
     return source.pipe(verify);
   }
 
+  /**
+   * A blob's bytes as chunks read straight from disk (one read ahead), hashed on the way; after the
+   * last chunk the iteration fails with DIGEST_MISMATCH unless size and digest match the descriptor.
+   */
+  async *blobChunks(desc: Pick<Descriptor, 'digest' | 'size'>, what = 'blob'): AsyncGenerator<Buffer> {
+    const path = this.blobPath(desc.digest);
+    if (!(await exists(path))) throw new KitError('NOT_FOUND', `${what} ${desc.digest} is missing from the local store ${this.root}: pull or pack the ModelKit again`);
+    const corrupt = (detail: string) =>
+      new KitError('DIGEST_MISMATCH', `${what} ${desc.digest} ${detail}: the stored copy is corrupt; remove it and pack or pull again`);
+    const { size } = await stat(path);
+    if (size !== desc.size) throw corrupt(`has ${size} bytes, its descriptor says ${desc.size}`);
+    const hash = createHash('sha256');
+    for await (const chunk of readAhead(fileChunks(path, size))) {
+      hash.update(chunk);
+      yield chunk;
+    }
+    const digest = `sha256:${hash.digest('hex')}`;
+    if (digest !== desc.digest) throw corrupt(`has digest ${digest}`);
+  }
+
   async readBlob(desc: Pick<Descriptor, 'digest' | 'size'>, what = 'blob'): Promise<Buffer> {
     if (desc.size > MAX_JSON_BLOB) throw new KitError('STORE_CORRUPT', `${what} ${desc.digest} is ${desc.size} bytes, too large to be metadata`);
     const chunks: Buffer[] = [];
@@ -109,13 +129,10 @@ export class LocalStore {
    * blob appears under blobs/ only after the digest (and any expected digest/size) checks out. The
    * lease keeps the blob safe from a concurrent GC until the caller has referenced it.
    */
-  async ingest(source: Readable, lease: Lease, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }> {
+  async ingest(source: AsyncIterable<Buffer>, lease: Lease, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }> {
     const temp = join(this.ingestDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
-    const hasher = new HashingStream();
     try {
-      await pipeline(source, hasher, createWriteStream(temp, { highWaterMark: READ_HIGH_WATER }));
-      const digest = hasher.digest();
-      const size = hasher.size;
+      const { digest, size } = await hashToFile(source, temp);
       if (expected?.digest && expected.digest !== digest) {
         throw new KitError('DIGEST_MISMATCH', `content for ${expected.digest} has digest ${digest}: refused, nothing was stored`);
       }
@@ -130,7 +147,7 @@ export class LocalStore {
   }
 
   async putBytes(bytes: Buffer, lease: Lease): Promise<{ digest: string; size: number }> {
-    return this.ingest(Readable.from([bytes]), lease);
+    return this.ingest([bytes] as unknown as AsyncIterable<Buffer>, lease);
   }
 
   private async commitBlob(temp: string, digest: string, lease: Lease): Promise<void> {

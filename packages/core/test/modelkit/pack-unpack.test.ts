@@ -154,18 +154,20 @@ describe('unpack', () => {
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toBe('README.md');
   });
 
-  it('refuses a corrupt blob before anything is written', async () => {
-    const dir = await project();
-    const { store } = await freshStore();
-    const result = await pack({ store, contextDir: dir, tags: ['x/k:1'] });
-    const blob = join(store.root, 'blobs/sha256', result.manifest.layers[0]!.digest.slice(7));
-    const bytes = await readFile(blob);
-    bytes[600] = bytes[600]! ^ 0xff; // flip a byte inside the first file's data
-    await writeFile(blob, bytes);
-    const out = await tempDir('kit-out');
-    await expect(unpack({ store, reference: 'x/k:1', dir: out })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
-    expect(readdirSync(out)).toEqual([]);
-  });
+  for (const [where, offset] of [['file data', 1030], ['a tar header', 600]] as const) {
+    it(`refuses a blob corrupted in ${where} before anything is written`, async () => {
+      const dir = await project();
+      const { store } = await freshStore();
+      const result = await pack({ store, contextDir: dir, tags: ['x/k:1'] });
+      const blob = join(store.root, 'blobs/sha256', result.manifest.layers[0]!.digest.slice(7));
+      const bytes = await readFile(blob);
+      bytes[offset] = bytes[offset]! ^ 0xff;
+      await writeFile(blob, bytes);
+      const out = await tempDir('kit-out');
+      await expect(unpack({ store, reference: 'x/k:1', dir: out })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+      expect(readdirSync(out)).toEqual([]);
+    });
+  }
 
   for (const [label, name, type] of [
     ['a parent-directory entry', '../escaped.txt', 'file'],
