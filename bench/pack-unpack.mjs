@@ -44,6 +44,7 @@ async function generate() {
 }
 
 function run(op, extra = []) {
+  execFileSync('sync'); // start each measurement with no earlier writes still being flushed
   const out = execFileSync(process.execPath, [join(root, 'bench', 'worker.mjs'), op, src, ...extra], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').pop());
 }

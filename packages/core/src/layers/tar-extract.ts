@@ -76,6 +76,13 @@ export async function extractTar(source: AsyncIterable<Buffer>, dir: string, whe
   try {
     for await (const chunk of source) await reader.push(chunk);
     reader.end();
+  } catch (e) {
+    // A name used first as a file, then as a directory (or the reverse) is a broken archive.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+      throw new KitError('ARCHIVE_INVALID', `${where}: an entry clashes with an earlier one (${code}); the layer is malformed`, { cause: e });
+    }
+    throw e;
   } finally {
     if (file) {
       await file.pending.catch(() => {});

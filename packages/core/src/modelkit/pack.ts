@@ -75,11 +75,12 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     throw new KitError('NOT_FOUND', `context directory ${options.contextDir} does not exist or is not a directory`);
   }
   const kitfilePath = options.kitfile === '-' ? '-' : options.kitfile ? resolve(options.kitfile) : findKitfile(contextDir);
-  const { kitfile } = await loadKitfile(await kitfilePath);
+  const { kitfile, warnings } = await loadKitfile(await kitfilePath);
   const references = (options.tags ?? []).flatMap(expandTags);
   const format: ArtifactFormat = options.modelPack ? 'modelpack' : 'kit';
   const compression = options.compression ?? 'none';
   const warn = options.onWarning ?? (() => {});
+  warnings.forEach(warn);
 
   const planned = planLayers(kitfile);
   await checkLayerPaths(contextDir, planned);

@@ -2,16 +2,16 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 
 /**
- * Pull from `source` one chunk ahead, so the next read (on libuv's thread pool) runs while this
+ * Pull from `source` `depth` chunks ahead, so the next read (on libuv's thread pool) runs while this
  * chunk is hashed on the main thread.
  */
-export async function* readAhead<T>(source: AsyncIterable<T> | Iterable<T>): AsyncGenerator<T> {
+export async function* readAhead<T>(source: AsyncIterable<T> | Iterable<T>, depth = 2): AsyncGenerator<T> {
   const iterator = Symbol.asyncIterator in source ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : toAsync(source as Iterable<T>);
-  let next = iterator.next();
+  const queue: Array<Promise<IteratorResult<T>>> = [];
   for (;;) {
-    const result = await next;
+    while (queue.length < depth) queue.push(iterator.next());
+    const result = await queue.shift()!;
     if (result.done) return;
-    next = iterator.next();
     yield result.value;
   }
 }

@@ -1,14 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { KitError } from '../errors.js';
 import { fileChunks } from '../layers/tar-writer.js';
 import { hashToFile, readAhead } from './hash-to-file.js';
 import type { Descriptor, ImageIndex, Manifest } from '../oci/types.js';
 import { writeFileAtomic } from './atomic.js';
-import { VerifyingStream } from './blob-reader.js';
 import { processAlive, withLock } from './lock.js';
 import { INDEX_SUFFIX, kitopsHome, repositoryFileStem, repositoryNameFromStem, storageDir, TAGS_SUFFIX } from './paths.js';
 
@@ -17,7 +14,6 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const REF_NAME = 'org.opencontainers.image.ref.name';
 /** Manifests and configs are small; anything bigger read into memory is a corrupt or hostile store. */
 const MAX_JSON_BLOB = 16 << 20;
-const READ_HIGH_WATER = 4 << 20;
 
 /** What one repository holds: manifests by digest and tags pointing at them. */
 export interface RepositoryState {
@@ -87,16 +83,6 @@ export class LocalStore {
     return exists(this.blobPath(digest));
   }
 
-  /** A stream of a blob's bytes that fails with DIGEST_MISMATCH unless they match the descriptor. */
-  async openBlob(desc: Pick<Descriptor, 'digest' | 'size'>, what = 'blob'): Promise<Readable> {
-    const path = this.blobPath(desc.digest);
-    if (!(await exists(path))) throw new KitError('NOT_FOUND', `${what} ${desc.digest} is missing from the local store ${this.root}: pull or pack the ModelKit again`);
-    const verify = new VerifyingStream(desc, what);
-    const source = createReadStream(path, { highWaterMark: READ_HIGH_WATER });
-    source.on('error', (e) => verify.destroy(e));
-    return source.pipe(verify);
-  }
-
   /**
    * A blob's bytes as chunks read straight from disk (one read ahead), hashed on the way; after the
    * last chunk the iteration fails with DIGEST_MISMATCH unless size and digest match the descriptor.
@@ -120,7 +106,7 @@ export class LocalStore {
   async readBlob(desc: Pick<Descriptor, 'digest' | 'size'>, what = 'blob'): Promise<Buffer> {
     if (desc.size > MAX_JSON_BLOB) throw new KitError('STORE_CORRUPT', `${what} ${desc.digest} is ${desc.size} bytes, too large to be metadata`);
     const chunks: Buffer[] = [];
-    for await (const chunk of await this.openBlob(desc, what)) chunks.push(chunk as Buffer);
+    for await (const chunk of this.blobChunks(desc, what)) chunks.push(chunk);
     return Buffer.concat(chunks);
   }
 
@@ -129,7 +115,7 @@ export class LocalStore {
    * blob appears under blobs/ only after the digest (and any expected digest/size) checks out. The
    * lease keeps the blob safe from a concurrent GC until the caller has referenced it.
    */
-  async ingest(source: AsyncIterable<Buffer>, lease: Lease, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }> {
+  async ingest(source: AsyncIterable<Buffer> | Iterable<Buffer>, lease: Lease, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }> {
     const temp = join(this.ingestDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       const { digest, size } = await hashToFile(source, temp);
@@ -147,7 +133,7 @@ export class LocalStore {
   }
 
   async putBytes(bytes: Buffer, lease: Lease): Promise<{ digest: string; size: number }> {
-    return this.ingest([bytes] as unknown as AsyncIterable<Buffer>, lease);
+    return this.ingest([bytes], lease);
   }
 
   private async commitBlob(temp: string, digest: string, lease: Lease): Promise<void> {
