@@ -11,3 +11,4 @@ export * from './format/bytes.js';
 export * from './modelpack/index.js';
 export * from './modelkit/index.js';
 export * from './store/index.js';
+export * from './oci/go-json.js';

@@ -5,6 +5,7 @@
  */
 import { formatProblems, positionOf, problemsError, type KitfilePositions, type Problem } from './problems.js';
 import type { Kitfile } from './types.js';
+import { cleanPath } from '../layers/clean-path.js';
 
 export interface ValidateOptions {
   /** Name used in messages (default "Kitfile"). */
@@ -84,7 +85,7 @@ type ErrFn = (key: string, message: string, hint: string) => void;
 function collectLayers(kf: Kitfile): Layer[] {
   const layers: Layer[] = [];
   const add = (source: string, label: string, path: string | undefined, key: string, allowRef = false) =>
-    layers.push({ source, label, path: path ?? '', cleaned: goClean(path ?? ''), key, allowRef });
+    layers.push({ source, label, path: path ?? '', cleaned: cleanPath(path ?? ''), key, allowRef });
   if (kf.model) {
     add(`model ${kf.model.name ?? ''}`.trimEnd(), 'model', kf.model.path, 'model.path', true);
     kf.model.parts?.forEach((p, i) => add(partName(p.name, i), 'model part', p.path, `model.parts.${i}.path`));
@@ -167,7 +168,7 @@ function checkDatasets(kf: Kitfile, layers: Layer[], err: ErrFn, warn: (key: str
         'use s3://bucket/key, or a ModelKit reference such as registry/repository:tag');
     }
     // The remote content is materialised at the dataset's path, so nothing else may live inside it.
-    const root = goClean(d.path ?? '');
+    const root = cleanPath(d.path ?? '');
     for (const l of layers) {
       if (l.cleaned.startsWith(`${root}/`) && root !== '.') {
         err(l.key, `${l.source} uses a path (${l.cleaned}) that is within the path for a remote dataset (${root} in dataset layer ${i})`,
@@ -189,7 +190,7 @@ function checkMcpServers(kf: Kitfile, err: ErrFn): void {
       seen.add(m.name);
     }
     // Path kinds were checked with the other layers; only local paths get the file-type check.
-    if (pathKind(m.path ?? '') === 'local' && !goClean(m.path ?? '').endsWith('.mcpb')) {
+    if (pathKind(m.path ?? '') === 'local' && !cleanPath(m.path ?? '').endsWith('.mcpb')) {
       err(`${key}.path`, `invalid path for mcpServer (${m.path ?? ''}): path must point to a single .mcpb file`,
         'point path at the MCP bundle file (name.mcpb)');
     }
@@ -214,23 +215,6 @@ function checkParameters(kf: Kitfile, err: ErrFn): void {
 // ---------------------------------------------------------------------------------------------
 // Path kinds (upstream GetPathType): a ModelKit reference, else whatever Go's url.Parse makes of it.
 
-/** Go path.Clean (= filepath.Clean on Unix), with upstream's "" -> ".". */
-export function goClean(p: string): string {
-  if (p === '') return '.';
-  const rooted = p.startsWith('/');
-  const out: string[] = [];
-  for (const seg of p.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') {
-      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
-      else if (!rooted) out.push('..');
-    } else {
-      out.push(seg);
-    }
-  }
-  const joined = out.join('/');
-  return rooted ? `/${joined}` : joined || '.';
-}
 
 function pathKind(p: string): PathKind | { error: string } {
   if (isModelKitReference(p)) return 'reference';

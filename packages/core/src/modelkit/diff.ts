@@ -10,7 +10,7 @@
  * Output order is deterministic where kit's is not (kit walks a Go map and sorts unstably): each
  * list is stably sorted by media type, and within a media type keeps manifest order.
  */
-import { posix } from 'node:path';
+import { cleanPath } from '../layers/clean-path.js';
 import type { Descriptor, Manifest } from '../oci/types.js';
 import { ANNOTATION_FILEPATH } from './mediatypes.js';
 
@@ -23,11 +23,6 @@ export interface ManifestDiff {
   uniqueLayersB: Descriptor[];
 }
 
-/** Go's filepath.Clean for '/'-separated paths: normalize, then drop a trailing slash. */
-function cleanPath(p: string): string {
-  const n = posix.normalize(p);
-  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
-}
 
 function layerPath(d: Descriptor): string {
   return d.annotations?.[ANNOTATION_FILEPATH] ?? '';

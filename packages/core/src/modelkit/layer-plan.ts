@@ -1,4 +1,4 @@
-import { posix } from 'node:path';
+import { cleanPath } from '../layers/clean-path.js';
 import type { Kitfile, LayerDigests, LayerKind } from '../kitfile/types.js';
 
 /** One Kitfile element that becomes one layer, in upstream's pack order. */
@@ -12,7 +12,7 @@ export interface PlannedLayer {
 
 /** Go's filepath.Clean for Kitfile paths: '' and './' become '.', trailing slashes go. */
 export function cleanLayerPath(path: string | undefined): string {
-  return posix.normalize((path ?? '').replace(/\\/g, '/') || '.').replace(/\/+$/, '') || '.';
+  return cleanPath((path ?? '').replace(/\\/g, '/'));
 }
 
 /** A model path that names another ModelKit rather than files: it contributes no layer of its own. */

@@ -1,3 +1,4 @@
+import { goJsonStringify } from '../oci/go-json.js';
 import type { Descriptor, Manifest } from '../oci/types.js';
 
 /**
@@ -12,7 +13,7 @@ export function manifestToJson(manifest: Manifest): string {
   ordered.layers = manifest.layers.map(orderDescriptor);
   if (manifest.subject) ordered.subject = orderDescriptor(manifest.subject);
   if (manifest.annotations && Object.keys(manifest.annotations).length > 0) ordered.annotations = sortedRecord(manifest.annotations);
-  return goJson(ordered);
+  return goJsonStringify(ordered);
 }
 
 /** ocispec.Descriptor field order: mediaType, digest, size, urls, annotations, data, platform, artifactType. */
@@ -28,9 +29,4 @@ export function orderDescriptor(d: Descriptor): Record<string, unknown> {
 
 function sortedRecord(record: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-/** JSON.stringify plus Go's HTML-safe escapes of <, >, & and the JS line separators. */
-export function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -15,7 +15,8 @@ import type { Descriptor, Manifest } from '../oci/types.js';
 import { parseReference, type Reference } from '../reference/reference.js';
 import type { Lease, LocalStore } from '../store/local-store.js';
 import { planLayers, type PlannedLayer } from './layer-plan.js';
-import { manifestToJson, goJson } from './manifest-json.js';
+import { manifestToJson } from './manifest-json.js';
+import { goJsonStringify } from '../oci/go-json.js';
 import {
   ANNOTATION_CLI_VERSION,
   ANNOTATION_CREATED,
@@ -207,7 +208,7 @@ async function checkLayerPaths(contextDir: string, layers: PlannedLayer[]): Prom
 /** The metadata KitOps and ModelPack put on raw layers (pkg/lib/filesystem/util.go field order). */
 function fileMetadataJson(name: string, info: { mode: number; size: number; mtime: Date }, epoch?: number): string {
   const mtime = epoch !== undefined ? new Date(epoch * 1000) : info.mtime;
-  return goJson({
+  return goJsonStringify({
     name: name.split('/').pop(),
     mode: info.mode & 0o7777,
     uid: 0,

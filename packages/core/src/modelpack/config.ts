@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { KitError } from '../errors.js';
+import { goJsonStringify } from '../oci/go-json.js';
 import type { Code, Dataset, Docs, Kitfile, Model, ModelPart, Prompt } from '../kitfile/types.js';
 import {
   ANNOTATION_FILEPATH,
@@ -162,15 +163,6 @@ function modelConfigJson(c: ModelPackModelConfig): Record<string, Json> {
   // A non-nil *ModelCapabilities is emitted even when empty ("capabilities":{}).
   if (c.capabilities !== undefined) o.capabilities = capabilitiesJson(c.capabilities);
   return o;
-}
-
-/**
- * Go encoding/json output for a JSON value: compact, and HTML-safe (`<` `>` `&` and U+2028/2029
- * escaped), which JSON.stringify does not do. These characters only ever occur inside strings in
- * JSON text, so replacing them in the output is exact.
- */
-export function goJsonStringify(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** The exact config blob bytes kit would write for this config (no trailing newline). */

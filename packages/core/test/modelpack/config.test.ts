@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { goJsonStringify } from '../../src/oci/go-json.js';
 import { KitError } from '../../src/errors.js';
 import type { Kitfile } from '../../src/kitfile/types.js';
 import {
-  goJsonStringify,
+
   kitfileFromModelPackManifest,
   modelPackConfigToJson,
   parseModelPackConfig,
