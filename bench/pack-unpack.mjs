@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = process.env.BENCH_DIR ?? join(root, '.bench');
 const gib = Number(process.env.BENCH_GIB ?? 3);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const src = join(work, 'model-project');
 const MiB = 1 << 20;
 
