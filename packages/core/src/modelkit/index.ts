@@ -7,4 +7,5 @@ export * from './repository.js';
 export * from './pack.js';
 export * from './unpack.js';
 export * from './inspect.js';
+export * from './model-ref.js';
 export * from './diff.js';

@@ -14,7 +14,8 @@ import { HashingStream } from '../oci/hashing.js';
 import type { Descriptor, Manifest } from '../oci/types.js';
 import { parseReference, type Reference } from '../reference/reference.js';
 import type { Lease, LocalStore } from '../store/local-store.js';
-import { planLayers, type PlannedLayer } from './layer-plan.js';
+import { isModelReferencePath, planLayers, type PlannedLayer } from './layer-plan.js';
+import { resolveModelReferences } from './model-ref.js';
 import { manifestToJson } from './manifest-json.js';
 import { goJsonStringify } from '../oci/go-json.js';
 import {
@@ -83,6 +84,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   const warn = options.onWarning ?? (() => {});
   warnings.forEach(warn);
 
+  if (format === 'modelpack' && isModelReferencePath(kitfile.model?.path)) {
+    throw new KitError('INVALID_ARGUMENT', `model.path ${kitfile.model!.path} refers to another ModelKit, which ModelPack cannot express: pack without --use-model-pack`);
+  }
+  await resolveModelReferences(options.store, kitfile, options.tags ?? []);
   const planned = planLayers(kitfile);
   await checkLayerPaths(contextDir, planned);
   const ignore = await IgnoreMatcher.fromContext(contextDir);

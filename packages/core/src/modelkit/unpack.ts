@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../store/atomic.js';
 import { writeChunksToFile } from '../store/hash-to-file.js';
 import { describeModelKit, type ResolvedLayer } from './contents.js';
 import { kitfileSelected, layerSelected, type UnpackFilter } from './filter.js';
+import { resolveModelReferences } from './model-ref.js';
 import { resolveLocal } from './repository.js';
 
 export type ExistingFiles = 'error' | 'overwrite' | 'skip';
@@ -44,7 +45,10 @@ export async function unpack(options: UnpackOptions): Promise<UnpackResult> {
   const kit = await resolveLocal(options.store, options.reference);
   const configBytes = await options.store.readBlob(kit.manifest.config, 'config');
   const contents = describeModelKit(kit.manifest, configBytes, options.reference);
-  const selected = contents.layers.filter((l) => layerSelected(filters, l.kind, l.element));
+  // A model that refers to another ModelKit brings that kit's model and parts (and its parent's).
+  const parents = await resolveModelReferences(options.store, contents.kitfile);
+  const inherited = parents.flatMap((p) => p.contents.layers.filter((l) => l.kind === 'model' || l.kind === 'modelpart'));
+  const selected = [...inherited, ...contents.layers].filter((l) => layerSelected(filters, l.kind, l.element));
 
   const dir = resolve(options.dir);
   await mkdir(dir, { recursive: true });
