@@ -12,12 +12,15 @@ export function registerInit(program: Command): void {
     .option('--name <name>', 'package name (default: the directory name)')
     .option('--desc <description>', 'package description')
     .option('--author <author>', 'package author')
+    .option('--depth <n>', 'levels of subdirectories to list file by file (-1: every file)', '0')
     .option('-f, --force', 'overwrite an existing Kitfile')
     .action(async (directory: string, opts) => {
       const target = join(directory, 'Kitfile');
       const exists = await access(target).then(() => true, () => false);
       if (exists && !opts.force) throw new KitError('ALREADY_EXISTS', `${target} already exists: use --force to replace it`);
-      const kitfile = await generateKitfile(directory, { name: opts.name, description: opts.desc, author: opts.author });
+      const depth = Number(opts.depth);
+      if (!Number.isInteger(depth) || depth < -1) throw new KitError('INVALID_ARGUMENT', `--depth must be a whole number, -1 or more (got ${opts.depth})`);
+      const kitfile = await generateKitfile(directory, { name: opts.name, description: opts.desc, author: opts.author, depth });
       await writeFileAtomic(target, kitfileToYaml(kitfile));
       info(`Wrote ${target}`);
     });
