@@ -122,3 +122,15 @@ describe('kit CLI', () => {
     expect(readdirSync(join(home, 'storage/ingest'))).toEqual([]);
   });
 });
+
+describe('kit list REPOSITORY', () => {
+  it('names repositories by kit reference rules', async () => {
+    await kit(['pack', EXAMPLE, '-t', 'org/model:v1']);
+    await kit(['pack', EXAMPLE, '-t', 'registry.example.com/org/model:v1']);
+    const local = JSON.parse((await kit(['list', 'org/model', '--json'])).stdout);
+    expect(local.map((r: { repo: string }) => r.repo)).toEqual(['localhost/org/model']);
+    const remote = JSON.parse((await kit(['list', 'registry.example.com/org/model', '--json'])).stdout);
+    expect(remote.map((r: { repo: string }) => r.repo)).toEqual(['registry.example.com/org/model']);
+    await kit(['remove', '--all', '--force']);
+  });
+});

@@ -1,4 +1,4 @@
-import { formatBytes, listModelKits } from '@modelkit/core';
+import { formatBytes, listModelKits, parseReference, referenceName } from '@modelkit/core';
 import type { Command } from 'commander';
 import { openStore } from '../context.js';
 import { printJson, table } from '../output.js';
@@ -12,7 +12,8 @@ export function registerList(program: Command): void {
     .option('--json', 'same as --format json')
     .action(async (repository: string | undefined, opts, command: Command) => {
       const store = await openStore(command);
-      const name = repository && !repository.includes('/') ? `localhost/${repository}` : repository;
+      // Same rules as any reference: `org/model` is on localhost, `ghcr.io/org/model` is not.
+      const name = repository ? referenceName(parseReference(repository)) : undefined;
       const rows = await listModelKits(store, name);
       if (opts.json || opts.format === 'json') {
         printJson(rows);
