@@ -24,3 +24,13 @@ export function loadCases<T = Record<string, unknown>>(...folder: string[]): Arr
     .sort()
     .map((file) => ({ file, data: parse(readFileSync(join(dir, file), 'utf8')) as T }));
 }
+
+/** A pack-unpack case (testing/testdata/pack-unpack): files that must be packed and ones that must not. */
+export interface PackUnpackCase {
+  description?: string;
+  name?: string;
+  kitfile: string;
+  kitignore?: string;
+  files?: string[];
+  ignored?: string[];
+}

@@ -8,16 +8,7 @@ import { KitError } from '../../src/errors.js';
 import { cleanPath, isWithin } from '../../src/layers/clean-path.js';
 import { IgnoreMatcher } from '../../src/layers/ignore.js';
 import { collectLayerEntries, compareGo, type LayerEntry } from '../../src/layers/walk.js';
-import { loadCases } from '../helpers/conformance.js';
-
-interface PackCase {
-  description?: string;
-  name?: string;
-  kitfile: string;
-  kitignore?: string;
-  files?: string[];
-  ignored?: string[];
-}
+import { loadCases, type PackUnpackCase as PackCase } from '../helpers/conformance.js';
 
 const tempDirs: string[] = [];
 afterAll(async () => {

@@ -4,19 +4,10 @@ import { join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pack } from '../../src/modelkit/pack.js';
 import { unpack } from '../../src/modelkit/unpack.js';
-import { loadCases } from '../helpers/conformance.js';
+import { loadCases, type PackUnpackCase as PackCase } from '../helpers/conformance.js';
 import { generateKitfile } from '../../src/kitfile/generate.js';
 import { kitfileToYaml } from '../../src/kitfile/serialize.js';
 import { freshStore, tempDir, writeTree } from './fixtures.js';
-
-interface PackCase {
-  description?: string;
-  name?: string;
-  kitfile: string;
-  kitignore?: string;
-  files?: string[];
-  ignored?: string[];
-}
 
 const cases = [
   ...loadCases<PackCase>('testing/testdata/pack-unpack').map((c) => ({ ...c, file: `v1.7/${c.file}` })),
