@@ -2,6 +2,7 @@ import { pack, parseCompression } from '@modelkit/core';
 import type { Command } from 'commander';
 import { openStore } from '../context.js';
 import { info, printJson } from '../output.js';
+import { terminalProgress } from '../progress.js';
 
 export function registerPack(program: Command): void {
   program
@@ -16,6 +17,7 @@ export function registerPack(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (directory: string, opts, command: Command) => {
       const store = await openStore(command);
+      const progress = terminalProgress('Packing');
       const result = await pack({
         store,
         contextDir: directory,
@@ -25,7 +27,11 @@ export function registerPack(program: Command): void {
         layerFormat: opts.layerFormat,
         modelPack: !!opts.useModelPack,
         onWarning: (m) => info(`Warning: ${m}`),
-        onLayer: (l) => info(`Saved ${l.kind} layer: ${l.digest} (${l.path})`),
+        onLayer: (l) => {
+          progress?.done();
+          info(`Saved ${l.kind} layer: ${l.digest} (${l.path})`);
+        },
+        onProgress: progress?.update,
       });
       if (opts.json) {
         printJson({ digest: result.descriptor.digest, size: result.descriptor.size, references: result.references.map((r) => `${r.registry}/${r.repository}:${r.tag}`), manifest: result.manifest });

@@ -2,6 +2,7 @@ import { KitError, parseFilter, unpack, type UnpackFilter } from '@modelkit/core
 import type { Command } from 'commander';
 import { openStore } from '../context.js';
 import { info, printJson } from '../output.js';
+import { terminalProgress } from '../progress.js';
 
 /** The pre-filter flags kit still accepts, each the same as one --filter type. */
 const LEGACY_FLAGS = { kitfile: 'kitfile', config: 'kitfile', model: 'model', datasets: 'datasets', code: 'code', docs: 'docs', prompts: 'prompts' } as const;
@@ -22,14 +23,20 @@ export function registerUnpack(program: Command): void {
     const filters: UnpackFilter[] = (opts.filter ?? []).map(parseFilter);
     for (const [flag, type] of Object.entries(LEGACY_FLAGS)) if (opts[flag]) filters.push({ types: [type], names: [] });
     const store = await openStore(cmd);
+    const progress = terminalProgress('Unpacking');
     const result = await unpack({
       store,
       reference,
       dir: opts.dir,
       filters,
       existing: opts.overwrite ? 'overwrite' : opts.ignoreExisting ? 'skip' : 'error',
-      onLayer: (l) => info(`Unpacking ${l.kind} ${l.path} (${l.descriptor.digest})`),
+      onLayer: (l) => {
+        progress?.done();
+        info(`Unpacking ${l.kind} ${l.path} (${l.descriptor.digest})`);
+      },
+      onProgress: progress?.update,
     });
+    progress?.done();
     if (opts.json) printJson({ digest: result.digest, files: result.files, kitfile: result.kitfileWritten, layers: result.layers.map((l) => ({ kind: l.kind, path: l.path, digest: l.descriptor.digest })) });
     else info(`Unpacked ${result.layers.length} layer(s), ${result.files} file(s) to ${opts.dir}`);
   });

@@ -56,6 +56,8 @@ export interface PackOptions {
   sourceDateEpoch?: string;
   onWarning?: (message: string) => void;
   onLayer?: (info: { kind: string; path: string; digest: string; size: number }) => void;
+  /** Bytes of the current layer read so far, for progress bars on long packs. */
+  onProgress?: (progress: TransferProgress) => void;
 }
 
 export interface PackResult {
@@ -109,10 +111,11 @@ export async function pack(options: PackOptions): Promise<PackResult> {
         const info = await stat(file);
         annotations[ANNOTATION_FILE_METADATA] = fileMetadataJson(layer.path, info, created.epoch);
         const rawCompression = layer.kind === 'mcpserver' ? 'none' : compression;
-        written = await storeLayer(options.store, lease, fileChunks(file, info.size), rawCompression);
+        written = await storeLayer(options.store, lease, counted(fileChunks(file, info.size), layer, info.size, options.onProgress), rawCompression);
       } else {
         const entries = await collectLayerEntries(contextDir, layer.path, allPaths, ignore, warn);
-        written = await storeLayer(options.store, lease, tarChunks(entries), compression);
+        const total = entries.reduce((sum, e) => sum + e.size, 0);
+        written = await storeLayer(options.store, lease, counted(tarChunks(entries), layer, total, options.onProgress), compression);
       }
       layer.element.digest = written.digest;
       layer.element.diffId = written.diffId;
@@ -161,6 +164,24 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     return { descriptor, manifest, kitfile, references };
   } finally {
     await lease.release();
+  }
+}
+
+/** Progress of one layer's transfer. */
+export interface TransferProgress {
+  kind: string;
+  path: string;
+  done: number;
+  total: number;
+}
+
+/** Pass chunks through, reporting how far through the layer they are. */
+export async function* counted(chunks: AsyncIterable<Buffer>, layer: { kind: string; path: string }, total: number, report?: (p: TransferProgress) => void): AsyncGenerator<Buffer> {
+  let done = 0;
+  for await (const chunk of chunks) {
+    done += chunk.length;
+    report?.({ kind: layer.kind, path: layer.path, done: Math.min(done, total), total });
+    yield chunk;
   }
 }
 

@@ -12,6 +12,7 @@ import { writeChunksToFile } from '../store/hash-to-file.js';
 import { describeModelKit, type ResolvedLayer } from './contents.js';
 import { kitfileSelected, layerSelected, type UnpackFilter } from './filter.js';
 import { resolveModelReferences } from './model-ref.js';
+import { counted, type TransferProgress } from './pack.js';
 import { resolveLocal } from './repository.js';
 
 export type ExistingFiles = 'error' | 'overwrite' | 'skip';
@@ -24,6 +25,8 @@ export interface UnpackOptions {
   /** What to do when a file already exists: refuse (default), overwrite (-o) or keep it (-i). */
   existing?: ExistingFiles;
   onLayer?: (layer: ResolvedLayer) => void;
+  /** Bytes of the current layer's blob read so far, for progress bars. */
+  onProgress?: (progress: TransferProgress) => void;
 }
 
 export interface UnpackResult {
@@ -60,7 +63,7 @@ export async function unpack(options: UnpackOptions): Promise<UnpackResult> {
       const root = join(staging, String(i));
       await mkdir(root);
       options.onLayer?.(layer);
-      const entries = await stageLayer(options.store, layer, root, `${layer.kind} layer ${layer.descriptor.digest}`);
+      const entries = await stageLayer(options.store, layer, root, `${layer.kind} layer ${layer.descriptor.digest}`, options.onProgress);
       staged.push({ layer, entries, root });
     }
     const writeKitfile = kitfileSelected(filters);
@@ -78,8 +81,8 @@ export async function unpack(options: UnpackOptions): Promise<UnpackResult> {
 }
 
 /** Stream one verified layer into `root`: tar layers extracted, raw layers written as their one file. */
-async function stageLayer(store: LocalStore, layer: ResolvedLayer, root: string, what: string): Promise<ExtractedEntry[]> {
-  const blob = store.blobChunks(layer.descriptor, what);
+async function stageLayer(store: LocalStore, layer: ResolvedLayer, root: string, what: string, onProgress?: (p: TransferProgress) => void): Promise<ExtractedEntry[]> {
+  const blob = counted(store.blobChunks(layer.descriptor, what), layer, layer.descriptor.size, onProgress);
   const decompressor = createDecompressor(layer.compression);
   const plain: AsyncIterable<Buffer> = decompressor ? Readable.from(blob, { objectMode: false }).pipe(decompressor) : blob;
   if (layer.layerFormat === 'raw') {
