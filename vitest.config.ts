@@ -5,6 +5,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@modelkit/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
+      '@modelkit/registry': fileURLToPath(new URL('./packages/registry/src/index.ts', import.meta.url)),
     },
   },
   test: {
