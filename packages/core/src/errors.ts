@@ -17,6 +17,9 @@ export type KitErrorCode =
   | 'FORMAT_UNSUPPORTED'
   | 'STORE_CORRUPT'
   | 'LOCK_TIMEOUT'
+  | 'REGISTRY'
+  | 'UNAUTHORIZED'
+  | 'NETWORK'
   | 'IO';
 
 export class KitError extends Error {
@@ -39,6 +42,10 @@ function defaultExitCode(code: KitErrorCode): number {
     case 'NOT_FOUND':
     case 'KITFILE_NOT_FOUND':
       return 3;
+    case 'UNAUTHORIZED':
+      return 4;
+    case 'NETWORK':
+      return 5;
     default:
       return 1;
   }

@@ -1,1 +1,5 @@
-export {};
+export * from './errors.js';
+export * from './transport.js';
+export * from './repository.js';
+export * from './copy.js';
+export * from './concurrency.js';

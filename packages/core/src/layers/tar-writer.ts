@@ -35,11 +35,11 @@ export async function* tarChunks(entries: Iterable<TarSourceEntry>): AsyncGenera
   yield TAR_TRAILER;
 }
 
-/** Exactly `size` bytes of a file, in READ_CHUNK pieces; refuses files that grew or shrank. */
-export async function* fileChunks(path: string, size: number): AsyncGenerator<Buffer> {
+/** Bytes `start` to `size` of a file, in READ_CHUNK pieces; refuses files that grew or shrank. */
+export async function* fileChunks(path: string, size: number, start = 0): AsyncGenerator<Buffer> {
   const handle = await open(path, 'r');
   try {
-    let position = 0;
+    let position = start;
     while (position < size) {
       const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - position));
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KitError } from '../errors.js';
 import { fileChunks } from '../layers/tar-writer.js';
-import { hashToFile, readAhead } from './hash-to-file.js';
+import { hashToFile, readAhead, writeAll } from './hash-to-file.js';
 import type { Descriptor, ImageIndex, Manifest } from '../oci/types.js';
 import { writeFileAtomic } from './atomic.js';
 import { processAlive, withLock } from './lock.js';
@@ -129,6 +129,65 @@ export class LocalStore {
       return { digest, size };
     } finally {
       await rm(temp, { force: true });
+    }
+  }
+
+  /** Keep an existing blob safe from GC until the lease is released. */
+  async pin(digest: string, lease: Lease): Promise<void> {
+    await this.locked(() => lease.addUnlocked(digest));
+  }
+
+  /** A blob's bytes from `offset`, unverified (for uploads: the registry checks the digest). */
+  blobFrom(desc: Pick<Descriptor, 'digest' | 'size'>, offset = 0): AsyncGenerator<Buffer> {
+    return fileChunks(this.blobPath(desc.digest), desc.size, offset);
+  }
+
+  /**
+   * Download a blob whose digest and size are known, resumably: bytes go to ingest/<hex>, which
+   * survives an interrupted transfer; the next attempt (in this process or a later one) re-hashes
+   * what is there and asks `fetch` only for the rest. The blob is committed only if it verifies.
+   */
+  async ingestResumable(desc: Pick<Descriptor, 'digest' | 'size'>, fetch: (offset: number) => AsyncIterable<Buffer>, lease: Lease, attempts = 5): Promise<void> {
+    if (await this.hasBlob(desc.digest)) return this.pin(desc.digest, lease);
+    const partial = join(this.ingestDir, this.blobPath(desc.digest).split('/').pop()!);
+    for (let attempt = 1; ; attempt++) {
+      const hash = createHash('sha256');
+      let offset = 0;
+      const existing = await stat(partial).catch(() => undefined);
+      if (existing && existing.size <= desc.size) {
+        for await (const chunk of fileChunks(partial, existing.size)) hash.update(chunk);
+        offset = existing.size;
+      } else if (existing) {
+        await rm(partial, { force: true });
+      }
+      try {
+        const handle = await open(partial, 'a');
+        try {
+          for await (const chunk of readAhead(fetch(offset))) {
+            if (offset + chunk.length > desc.size) throw new KitError('DIGEST_MISMATCH', `blob ${desc.digest} is longer than the ${desc.size} bytes its descriptor gives: refused`);
+            hash.update(chunk);
+            await writeAll(handle, chunk);
+            offset += chunk.length;
+          }
+        } finally {
+          await handle.close();
+        }
+      } catch (e) {
+        if (e instanceof KitError && e.code === 'DIGEST_MISMATCH') {
+          await rm(partial, { force: true });
+          throw e;
+        }
+        if (attempt >= attempts) throw e;
+        continue; // resume from what reached the disk
+      }
+      const digest = `sha256:${hash.digest('hex')}`;
+      if (offset < desc.size && attempt < attempts) continue; // the source ended early: resume
+      if (offset !== desc.size || digest !== desc.digest) {
+        await rm(partial, { force: true });
+        throw new KitError('DIGEST_MISMATCH', `blob ${desc.digest} arrived as ${offset} bytes with digest ${digest}: refused, nothing was stored`);
+      }
+      await this.commitBlob(partial, digest, lease);
+      return;
     }
   }
 
@@ -266,7 +325,10 @@ export class LocalStore {
         result.freedBytes += info.size;
       }
       for (const file of await readdir(this.ingestDir)) {
-        if (!processAlive(Number(file.split('-')[0]))) await rm(join(this.ingestDir, file), { force: true });
+        const path = join(this.ingestDir, file);
+        // Pack temp files carry their writer's pid; resumable downloads (named by digest) are kept a day.
+        const stale = file.includes('-') ? !processAlive(Number(file.split('-')[0])) : Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) > 86_400_000;
+        if (stale) await rm(path, { force: true });
       }
       return result;
     });

@@ -1,0 +1,129 @@
+import {
+  addManifestToRepository,
+  describeModelKit,
+  KitError,
+  layerSelected,
+  parseManifest,
+  resolveLocal,
+  OCI_INDEX_MEDIA_TYPE,
+  DOCKER_MANIFEST_LIST_MEDIA_TYPE,
+  type Descriptor,
+  type LocalStore,
+  type UnpackFilter,
+} from '@modelkit/core';
+import { forEachLimit } from './concurrency.js';
+import type { RemoteRepository, UploadMode } from './repository.js';
+
+export interface TransferEvent {
+  digest: string;
+  size: number;
+  /** What happened to the blob: already there, mounted from a sibling repository, or moved. */
+  outcome: 'exists' | 'mounted' | 'uploaded' | 'downloaded' | 'cached';
+}
+
+export interface PushOptions {
+  store: LocalStore;
+  /** Local reference of the ModelKit to push. */
+  source: string;
+  repository: RemoteRepository;
+  /** Tags to push; none pushes by digest only. */
+  tags: string[];
+  concurrency?: number;
+  uploadMode?: UploadMode;
+  chunkSize?: number;
+  /** Sibling repositories on the same registry to mount blobs from. */
+  mountFrom?: string[];
+  onBlob?: (event: TransferEvent) => void;
+}
+
+/**
+ * Push a local ModelKit: every blob the registry lacks (concurrently, mounted when a sibling
+ * repository has it), then the manifest's exact bytes under each tag.
+ */
+export async function pushModelKit(options: PushOptions): Promise<Descriptor> {
+  const kit = await resolveLocal(options.store, options.source);
+  const blobs = uniqueBlobs([kit.manifest.config, ...kit.manifest.layers]);
+  await forEachLimit(blobs, options.concurrency ?? 5, async (blob) => {
+    if (!(await options.store.hasBlob(blob.digest))) {
+      throw new KitError('NOT_FOUND', `blob ${blob.digest} of ${options.source} is not in the local store (was it pulled with --filter?): pull it whole before pushing`);
+    }
+    const outcome = await options.repository.pushBlob(blob, (offset) => options.store.blobFrom(blob, offset), {
+      mountFrom: options.mountFrom,
+      mode: options.uploadMode,
+      chunkSize: options.chunkSize,
+    });
+    options.onBlob?.({ digest: blob.digest, size: blob.size, outcome });
+  });
+  const mediaType = kit.manifest.mediaType ?? kit.descriptor.mediaType;
+  let pushed: Descriptor | undefined;
+  for (const tag of options.tags.length > 0 ? options.tags : [kit.descriptor.digest]) {
+    pushed = await options.repository.pushManifest(tag, kit.manifestBytes, mediaType);
+  }
+  return { ...pushed!, artifactType: kit.manifest.artifactType };
+}
+
+export interface PullOptions {
+  store: LocalStore;
+  repository: RemoteRepository;
+  /** Tag or digest in the remote repository. */
+  reference: string;
+  /** Only these parts; the config is always fetched. */
+  filters?: UnpackFilter[];
+  concurrency?: number;
+  onBlob?: (event: TransferEvent) => void;
+}
+
+export interface PullResult {
+  descriptor: Descriptor;
+  /** Name of the local repository it was stored in (registry/repository). */
+  localRepository: string;
+  bytesDownloaded: number;
+  layersSkipped: number;
+}
+
+/**
+ * Pull a ModelKit into the local store: the manifest (verified), the config, and the layers the
+ * filters select, each downloaded resumably and committed only once its digest checks out. Blobs
+ * already in the store are never fetched again.
+ */
+export async function pullModelKit(options: PullOptions): Promise<PullResult> {
+  const { repository, store } = options;
+  const { descriptor, bytes } = await repository.fetchManifest(options.reference);
+  if (descriptor.mediaType === OCI_INDEX_MEDIA_TYPE || descriptor.mediaType === DOCKER_MANIFEST_LIST_MEDIA_TYPE) {
+    throw new KitError('FORMAT_UNSUPPORTED', `${repository.registry}/${repository.name}:${options.reference} is an index (several ModelKits); pull one of its manifests by digest`);
+  }
+  const where = `${repository.registry}/${repository.name}:${options.reference}`;
+  const manifest = parseManifest(bytes, `manifest of ${where}`);
+  const lease = await store.lease();
+  let bytesDownloaded = 0;
+  try {
+    const fetchBlob = async (blob: Descriptor) => {
+      if (await store.hasBlob(blob.digest)) {
+        await store.pin(blob.digest, lease);
+        options.onBlob?.({ digest: blob.digest, size: blob.size, outcome: 'cached' });
+        return;
+      }
+      await store.ingestResumable(blob, (offset) => repository.fetchBlob(blob, offset), lease);
+      bytesDownloaded += blob.size;
+      options.onBlob?.({ digest: blob.digest, size: blob.size, outcome: 'downloaded' });
+    };
+    await fetchBlob(manifest.config);
+    const config = await store.readBlob(manifest.config, 'config');
+    const contents = describeModelKit(manifest, config, where);
+    const filters = options.filters ?? [];
+    const wanted = contents.layers.filter((l) => layerSelected(filters, l.kind, l.element)).map((l) => l.descriptor);
+    await forEachLimit(uniqueBlobs(wanted), options.concurrency ?? 5, fetchBlob);
+    await store.ingest([bytes], lease, { digest: descriptor.digest, size: descriptor.size });
+    const localRepository = `${repository.registry}/${repository.name}`;
+    const tags = options.reference.includes(':') ? [] : [options.reference];
+    await addManifestToRepository(store, localRepository, { ...descriptor, artifactType: manifest.artifactType }, tags);
+    return { descriptor, localRepository, bytesDownloaded, layersSkipped: contents.layers.length - wanted.length };
+  } finally {
+    await lease.release();
+  }
+}
+
+function uniqueBlobs(blobs: Descriptor[]): Descriptor[] {
+  const seen = new Set<string>();
+  return blobs.filter((b) => !seen.has(b.digest) && seen.add(b.digest));
+}
