@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs the real servers the registry tests (test/registry/) run on 127.0.0.1:
+#   docker-registry (CNCF distribution 2.8.2), skopeo, htpasswd (apache2-utils), openssl.
+# Idempotent: installs only what is missing. Fails (non-zero) if anything is still missing afterwards.
+set -euo pipefail
+
+# binary -> Debian package
+declare -A PKG=(
+  [docker-registry]=docker-registry
+  [skopeo]=skopeo
+  [htpasswd]=apache2-utils
+  [openssl]=openssl
+)
+
+missing_pkgs=()
+for bin in "${!PKG[@]}"; do
+  if ! command -v "$bin" >/dev/null 2>&1; then
+    missing_pkgs+=("${PKG[$bin]}")
+  fi
+done
+
+if [ "${#missing_pkgs[@]}" -gt 0 ]; then
+  echo "install-servers: installing ${missing_pkgs[*]}" >&2
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: apt-get not found; install ${missing_pkgs[*]} by hand" >&2
+    exit 1
+  fi
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=(sudo); else
+      echo "error: need root (or sudo) to install ${missing_pkgs[*]}" >&2
+      exit 1
+    fi
+  fi
+  "${SUDO[@]}" apt-get update
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing_pkgs[@]}"
+fi
+
+still_missing=()
+for bin in "${!PKG[@]}"; do
+  command -v "$bin" >/dev/null 2>&1 || still_missing+=("$bin (package ${PKG[$bin]})")
+done
+if [ "${#still_missing[@]}" -gt 0 ]; then
+  echo "error: still missing after install: ${still_missing[*]}" >&2
+  exit 1
+fi
+
+# The htpasswd must support bcrypt (-B); distribution only accepts bcrypt entries.
+if ! htpasswd -Bbn probe probe 2>/dev/null | grep -q '^probe:\$2'; then
+  echo "error: htpasswd does not produce bcrypt entries (-B)" >&2
+  exit 1
+fi
+
+echo "install-servers: ok: $(command -v docker-registry) ($(docker-registry --version 2>/dev/null || echo '?')), $(skopeo --version), $(command -v htpasswd), $(openssl version)"
