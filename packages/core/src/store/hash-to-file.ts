@@ -8,11 +8,19 @@ import { open, type FileHandle } from 'node:fs/promises';
 export async function* readAhead<T>(source: AsyncIterable<T> | Iterable<T>, depth = 2): AsyncGenerator<T> {
   const iterator = Symbol.asyncIterator in source ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : toAsync(source as Iterable<T>);
   const queue: Array<Promise<IteratorResult<T>>> = [];
-  for (;;) {
-    while (queue.length < depth) queue.push(iterator.next());
-    const result = await queue.shift()!;
-    if (result.done) return;
-    yield result.value;
+  try {
+    for (;;) {
+      while (queue.length < depth) {
+        const next = iterator.next();
+        next.catch(() => {}); // a failure is seen when its turn comes; never unhandled meanwhile
+        queue.push(next);
+      }
+      const result = await queue.shift()!;
+      if (result.done) return;
+      yield result.value;
+    }
+  } finally {
+    await iterator.return?.();
   }
 }
 

@@ -1,0 +1,124 @@
+// Push, pull and selective pull through our client against a real distribution 2.8.2 on 127.0.0.1,
+// with faults injected by a proxy, and interop with skopeo both ways.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, open, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalStore, pack, parseFilter, removeLocal, resolveLocal, unpack } from '@modelkit/core';
+import { pullModelKit, pushModelKit, RemoteRepository, Transport } from '@modelkit/registry';
+import { skopeo, startFaultProxy, startRegistry, type RegistryServer } from './harness.js';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+const EXAMPLE = join(ROOT, 'examples/sentiment');
+let registry: RegistryServer;
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  closers.push(() => registry.stop());
+});
+afterAll(async () => {
+  for (const c of closers.reverse()) await c().catch(() => {});
+});
+
+async function store(): Promise<LocalStore> {
+  return LocalStore.open(await mkdtemp(join(tmpdir(), 'kit-reg-')));
+}
+
+function remote(host: string, name: string, retries?: number): RemoteRepository {
+  const transport = new Transport(host, { plainHttp: true, retries, maxBackoffSeconds: 0.2 });
+  closers.push(() => transport.close());
+  return new RemoteRepository(transport, name);
+}
+
+describe('push and pull against docker-registry', () => {
+  it('round-trips pack → push → remove → pull → unpack with identical digests and files', async () => {
+    const s = await store();
+    const packed = await pack({ store: s, contextDir: EXAMPLE, tags: [`${registry.host}/demo/sentiment:v1`] });
+    const repo = remote(registry.host, 'demo/sentiment');
+    const pushed = await pushModelKit({ store: s, source: `${registry.host}/demo/sentiment:v1`, repository: repo, tags: ['v1', 'latest'] });
+    expect(pushed.digest).toBe(packed.descriptor.digest);
+    expect(await repo.listTags()).toEqual(['latest', 'v1']);
+
+    await removeLocal(s, `${registry.host}/demo/sentiment:v1`, { force: true });
+    const pulled = await pullModelKit({ store: s, repository: repo, reference: 'v1' });
+    expect(pulled.descriptor.digest).toBe(packed.descriptor.digest);
+    const out = await mkdtemp(join(tmpdir(), 'kit-reg-out-'));
+    await unpack({ store: s, reference: `${registry.host}/demo/sentiment:v1`, dir: out });
+    expect(readFileSync(join(out, 'model/sentiment.safetensors')).equals(readFileSync(join(EXAMPLE, 'model/sentiment.safetensors')))).toBe(true);
+
+    // A second push moves nothing; a push to a sibling repository mounts instead of uploading.
+    const again: string[] = [];
+    await pushModelKit({ store: s, source: `${registry.host}/demo/sentiment:v1`, repository: repo, tags: ['v1'], onBlob: (e) => again.push(e.outcome) });
+    expect(new Set(again)).toEqual(new Set(['exists']));
+    const sibling: string[] = [];
+    await pushModelKit({ store: s, source: `${registry.host}/demo/sentiment:v1`, repository: remote(registry.host, 'demo/copy'), tags: ['v1'], mountFrom: ['demo/sentiment'], onBlob: (e) => sibling.push(e.outcome) });
+    expect(new Set(sibling)).toEqual(new Set(['mounted']));
+  });
+
+  it('pulls only the layers a filter selects', async () => {
+    const s = await store();
+    await pack({ store: s, contextDir: EXAMPLE, tags: [`${registry.host}/demo/filtered:v1`] });
+    await pushModelKit({ store: s, source: `${registry.host}/demo/filtered:v1`, repository: remote(registry.host, 'demo/filtered'), tags: ['v1'] });
+    const fresh = await store();
+    const kit = await resolveLocal(s, `${registry.host}/demo/filtered:v1`);
+    const modelBytes = kit.manifest.layers.filter((l) => /model\.v1|modelpart\.v1/.test(l.mediaType)).reduce((n, l) => n + l.size, 0);
+    const result = await pullModelKit({ store: fresh, repository: remote(registry.host, 'demo/filtered'), reference: 'v1', filters: [parseFilter('model')] });
+    expect(result.bytesDownloaded).toBe(modelBytes + kit.manifest.config.size);
+    expect(result.layersSkipped).toBe(kit.manifest.layers.length - 2);
+    const out = await mkdtemp(join(tmpdir(), 'kit-reg-model-'));
+    await unpack({ store: fresh, reference: `${registry.host}/demo/filtered:v1`, dir: out, filters: [parseFilter('model')] });
+    expect(readFileSync(join(out, 'model/vocab.json')).length).toBeGreaterThan(0);
+  });
+
+  it('finishes push and pull through a proxy that cuts connections and answers 500 and 429', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kit-big-'));
+    const handle = await open(join(dir, 'weights.bin'), 'w');
+    const block = createHash('sha512').update('seed').digest();
+    for (let i = 0; i < 8192; i++) await handle.write(block); // 512 KiB, several reads
+    await handle.close();
+    await writeFile(join(dir, 'Kitfile'), 'manifestVersion: 1.0.0\nmodel:\n  path: weights.bin\n');
+    const s = await store();
+    const packed = await pack({ store: s, contextDir: dir, tags: ['faulty/kit:v1'] });
+
+    const flaky = await startFaultProxy(registry.url.replace(/^http:\/\//, ''), { failEvery: 2, failTimes: 3, status: 500, match: (m) => m === 'PUT' || m === 'HEAD' });
+    closers.push(() => flaky.stop());
+    await pushModelKit({ store: s, source: 'faulty/kit:v1', repository: remote(flaky.host, 'demo/faulty'), tags: ['v1'] });
+    expect(flaky.stats.faulted).toBeGreaterThan(0);
+
+    const throttled = await startFaultProxy(registry.url.replace(/^http:\/\//, ''), { failEvery: 1, failTimes: 2, status: 429, retryAfter: 0, match: (m, p) => m === 'GET' && p.includes('/manifests/') });
+    closers.push(() => throttled.stop());
+    const cutter = await startFaultProxy(registry.url.replace(/^http:\/\//, ''), { cutAfterBytes: 100_000, cutTimes: 2, match: (m, p) => m === 'GET' && p.includes('/blobs/') });
+    closers.push(() => cutter.stop());
+    const fresh = await store();
+    await pullModelKit({ store: fresh, repository: remote(throttled.host, 'demo/faulty'), reference: 'v1' });
+    const fresh2 = await store();
+    const pulled = await pullModelKit({ store: fresh2, repository: remote(cutter.host, 'demo/faulty'), reference: 'v1' });
+    expect(pulled.descriptor.digest).toBe(packed.descriptor.digest);
+    expect(cutter.stats.cut).toBeGreaterThan(0);
+    const layer = packed.manifest.layers[0]!;
+    expect(createHash('sha256').update(await readFile(join(fresh2.root, 'blobs/sha256', layer.digest.slice(7)))).digest('hex')).toBe(layer.digest.slice(7));
+  });
+
+  it('interoperates with skopeo both ways', async () => {
+    const s = await store();
+    const packed = await pack({ store: s, contextDir: EXAMPLE, tags: ['interop/kit:v1'] });
+    await pushModelKit({ store: s, source: 'interop/kit:v1', repository: remote(registry.host, 'demo/interop'), tags: ['v1'] });
+    // Ours → skopeo: copy to an OCI layout, same manifest digest.
+    const layout = await mkdtemp(join(tmpdir(), 'skopeo-layout-'));
+    await skopeo(['copy', '--src-tls-verify=false', `docker://${registry.host}/demo/interop:v1`, `oci:${layout}:v1`]);
+    const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8'));
+    expect(index.manifests[0].digest).toBe(packed.descriptor.digest);
+    // skopeo → ours: skopeo pushes that layout elsewhere; we pull it and get the same ModelKit.
+    await skopeo(['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${registry.host}/demo/from-skopeo:v1`]);
+    const fresh = await store();
+    const pulled = await pullModelKit({ store: fresh, repository: remote(registry.host, 'demo/from-skopeo'), reference: 'v1' });
+    expect(pulled.descriptor.digest).toBe(packed.descriptor.digest);
+    const out = await mkdtemp(join(tmpdir(), 'kit-skopeo-out-'));
+    await unpack({ store: fresh, reference: `${registry.host}/demo/from-skopeo:v1`, dir: out });
+    expect(readFileSync(join(out, 'data/train.csv'), 'utf8')).toBe(readFileSync(join(EXAMPLE, 'data/train.csv'), 'utf8'));
+  });
+});
