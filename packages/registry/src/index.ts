@@ -3,3 +3,5 @@ export * from './transport.js';
 export * from './repository.js';
 export * from './copy.js';
 export * from './concurrency.js';
+export * from './reference.js';
+export * from './auth/index.js';
