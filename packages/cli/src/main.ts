@@ -6,7 +6,10 @@ import { registerInfo } from './commands/info.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerList } from './commands/list.js';
+import { registerLogin, registerLogout } from './commands/login.js';
 import { registerPack } from './commands/pack.js';
+import { registerPull } from './commands/pull.js';
+import { registerPush } from './commands/push.js';
 import { registerRemove } from './commands/remove.js';
 import { registerTag } from './commands/tag.js';
 import { registerUnpack } from './commands/unpack.js';
@@ -20,7 +23,7 @@ export function buildProgram(): Command {
     .option('--config <dir>', 'kit home directory (default: $KITOPS_HOME, else $XDG_DATA_HOME/kitops)')
     .exitOverride()
     .showHelpAfterError(false);
-  for (const register of [registerPack, registerUnpack, registerList, registerInspect, registerInfo, registerTag, registerRemove, registerInit, registerDiff, registerVersion]) {
+  for (const register of [registerPack, registerUnpack, registerList, registerInspect, registerInfo, registerTag, registerRemove, registerInit, registerDiff, registerVersion, registerPush, registerPull, registerLogin, registerLogout]) {
     register(program);
   }
   program.commands.forEach((c) => c.exitOverride());

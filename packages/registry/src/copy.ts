@@ -70,6 +70,10 @@ export interface PullOptions {
   /** Only these parts; the config is always fetched. */
   filters?: UnpackFilter[];
   concurrency?: number;
+  /** Local repository to record it in (default: registry/repository as the transport sees it). */
+  localRepository?: string;
+  /** Also tag it with these local tags. */
+  tags?: string[];
   onBlob?: (event: TransferEvent) => void;
 }
 
@@ -114,8 +118,8 @@ export async function pullModelKit(options: PullOptions): Promise<PullResult> {
     const wanted = contents.layers.filter((l) => layerSelected(filters, l.kind, l.element)).map((l) => l.descriptor);
     await forEachLimit(uniqueBlobs(wanted), options.concurrency ?? 5, fetchBlob);
     await store.ingest([bytes], lease, { digest: descriptor.digest, size: descriptor.size });
-    const localRepository = `${repository.registry}/${repository.name}`;
-    const tags = options.reference.includes(':') ? [] : [options.reference];
+    const localRepository = options.localRepository ?? `${repository.registry}/${repository.name}`;
+    const tags = [...(options.reference.includes(':') ? [] : [options.reference]), ...(options.tags ?? [])];
     await addManifestToRepository(store, localRepository, { ...descriptor, artifactType: manifest.artifactType }, tags);
     return { descriptor, localRepository, bytesDownloaded, layersSkipped: contents.layers.length - wanted.length };
   } finally {

@@ -5,3 +5,4 @@ export * from './copy.js';
 export * from './concurrency.js';
 export * from './reference.js';
 export * from './auth/index.js';
+export * from './client.js';

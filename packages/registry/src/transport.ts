@@ -6,7 +6,7 @@ import { describeErrorBody, parseErrorBody, RegistryError } from './errors.js';
 /** What the transport needs from auth: a cached header, and a way to answer a 401 challenge. */
 export interface Authorizer {
   authorization(registry: string, scopes: string[]): string | undefined;
-  onChallenge(registry: string, wwwAuthenticate: string, scopes: string[]): Promise<string>;
+  onChallenge(registry: string, wwwAuthenticate: string, scopes: string[], failedAuthorization?: string): Promise<string>;
 }
 
 export interface TransportOptions {
@@ -48,6 +48,8 @@ export interface RegistryResponse {
   headers: Record<string, string | undefined>;
   body: Dispatcher.ResponseData['body'];
   url: URL;
+  /** The Authorization header the request went out with, if any. */
+  sentAuthorization?: string;
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -104,7 +106,8 @@ export class Transport {
         await response.body.dump();
         if (challenge) {
           challenged = true;
-          await this.options.auth.onChallenge(this.registry, challenge, req.scopes);
+          // Pass the header this request carried: a concurrent request may have cached a good one since.
+          await this.options.auth.onChallenge(this.registry, challenge, req.scopes, response.sentAuthorization);
           attempt--; // the challenge round does not count as a failure
           continue;
         }
@@ -137,7 +140,7 @@ export class Transport {
         url = new URL(location, url);
         continue;
       }
-      return { status: response.statusCode, headers: flat, body: response.body, url };
+      return { status: response.statusCode, headers: flat, body: response.body, url, sentAuthorization: auth };
     }
     throw new KitError('REGISTRY', `${req.what}: too many redirects from ${this.registry}`);
   }

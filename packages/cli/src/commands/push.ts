@@ -1,0 +1,40 @@
+import { resolveLocal } from '@modelkit/core';
+import { formatDockerReference, pushModelKit } from '@modelkit/registry';
+import type { Command } from 'commander';
+import { openStore } from '../context.js';
+import { info, printJson } from '../output.js';
+import { concurrency, registryClient, withNetworkOptions, type NetworkFlags } from '../remote.js';
+
+export function registerPush(program: Command): void {
+  withNetworkOptions(
+    program
+      .command('push')
+      .description('Push a local ModelKit to a registry (blobs the registry has are skipped)')
+      .argument('<source>', 'local ModelKit, registry/repository:tag')
+      .argument('[destination]', 'push there instead, registry/repository:tag[,tag2]')
+      .option('--upload <mode>', 'auto, monolithic or chunked uploads', 'auto')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (source: string, destination: string | undefined, opts: NetworkFlags & { upload: string; json?: boolean }, command: Command) => {
+    const store = await openStore(command);
+    await resolveLocal(store, source); // fail early, with the local error, if it is not there
+    const client = registryClient(command, opts);
+    try {
+      const { repository, reference } = client.repository(destination ?? source);
+      const tags = reference.digest ? [] : [reference.tag ?? 'latest', ...reference.extraTags];
+      const pushed = await pushModelKit({
+        store,
+        source,
+        repository,
+        tags,
+        concurrency: concurrency(opts),
+        uploadMode: opts.upload as 'auto' | 'monolithic' | 'chunked',
+        onBlob: (e) => info(`${e.outcome === 'exists' ? 'Exists  ' : e.outcome === 'mounted' ? 'Mounted ' : 'Pushed  '} ${e.digest}`),
+      });
+      const where = formatDockerReference({ registry: reference.registry, repository: reference.repository });
+      if (opts.json) printJson({ digest: pushed.digest, repository: where, tags });
+      else info(`Pushed ${where}@${pushed.digest}${tags.length ? ` (tags: ${tags.join(', ')})` : ''}`);
+    } finally {
+      await client.close();
+    }
+  });
+}

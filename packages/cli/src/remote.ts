@@ -1,0 +1,41 @@
+import { kitopsHome } from '@modelkit/core';
+import { RegistryClient } from '@modelkit/registry';
+import type { Command } from 'commander';
+
+/** The network flags kit's remote commands share. */
+export function withNetworkOptions(command: Command): Command {
+  return command
+    .option('--plain-http', 'use HTTP instead of HTTPS (default only for localhost and 127.0.0.1)')
+    .option('--tls-verify <bool>', 'verify TLS certificates', 'true')
+    .option('--tls-cert <file...>', 'extra CA certificate (PEM), repeatable')
+    .option('--cert <file>', 'client certificate (PEM) for mutual TLS (env KITOPS_CLIENT_CERT)')
+    .option('--key <file>', 'client key (PEM) for mutual TLS (env KITOPS_CLIENT_KEY)')
+    .option('--concurrency <n>', 'blobs transferred at once', '5');
+}
+
+export interface NetworkFlags {
+  plainHttp?: boolean;
+  tlsVerify?: string;
+  tlsCert?: string[];
+  cert?: string;
+  key?: string;
+  concurrency?: string;
+}
+
+/** A registry client configured from the flags, the environment and the selected kit home. */
+export function registryClient(command: Command, flags: NetworkFlags): RegistryClient {
+  const home = command.optsWithGlobals<{ config?: string }>().config ?? kitopsHome();
+  return new RegistryClient({
+    kitopsHome: home,
+    plainHttp: flags.plainHttp || undefined,
+    tlsVerify: flags.tlsVerify !== 'false',
+    caFiles: flags.tlsCert,
+    clientCert: flags.cert ?? process.env.KITOPS_CLIENT_CERT,
+    clientKey: flags.key ?? process.env.KITOPS_CLIENT_KEY,
+  });
+}
+
+export function concurrency(flags: NetworkFlags): number {
+  const n = Number(flags.concurrency ?? 5);
+  return Number.isInteger(n) && n > 0 ? n : 5;
+}
