@@ -49,6 +49,13 @@ describe('kit push / pull / login against docker-registry', () => {
     const other = await mkdtemp(join(tmpdir(), 'kit-cli-reg-2-'));
     const filtered = JSON.parse((await ok(other, ['pull', ref, '--filter', 'model', '--json'])).stdout);
     expect(filtered.layersSkipped).toBe(5);
+
+    // unpack of a ModelKit that is only in the registry fetches just the layers it needs.
+    const third = await mkdtemp(join(tmpdir(), 'kit-cli-reg-3-'));
+    const docsOnly = await mkdtemp(join(tmpdir(), 'kit-cli-reg-docs-'));
+    await ok(third, ['unpack', ref, '--filter', 'docs', '-d', docsOnly]);
+    expect(readFileSync(join(docsOnly, 'README.md'), 'utf8')).toBe(readFileSync(join(EXAMPLE, 'README.md'), 'utf8'));
+    expect(existsSync(join(docsOnly, 'model'))).toBe(false);
   });
 
   it('logs in with Basic auth, refuses a wrong password with exit 4, and never prints the secret', async () => {
