@@ -40,6 +40,9 @@ describe('kit push / pull / login against docker-registry', () => {
     const digest = (await ok(home, ['pack', EXAMPLE, '-t', ref])).stdout.trim();
     await ok(home, ['push', ref]);
     await ok(home, ['remove', ref, '--force']);
+    const remoteInspect = JSON.parse((await ok(home, ['inspect', '-r', ref])).stdout);
+    expect(remoteInspect.digest).toBe(digest);
+    expect((await ok(home, ['info', '--remote', ref, '-f', '.package.name'])).stdout.trim()).toBe('sentiment-demo');
     const pulled = JSON.parse((await ok(home, ['pull', ref, '--json'])).stdout);
     expect(pulled.descriptor.digest).toBe(digest);
     const out = await mkdtemp(join(tmpdir(), 'kit-cli-reg-out-'));

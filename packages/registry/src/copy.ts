@@ -1,5 +1,6 @@
 import {
   addManifestToRepository,
+  ANNOTATION_CLI_VERSION,
   describeModelKit,
   KitError,
   layerSelected,
@@ -130,4 +131,14 @@ export async function pullModelKit(options: PullOptions): Promise<PullResult> {
 function uniqueBlobs(blobs: Descriptor[]): Descriptor[] {
   const seen = new Set<string>();
   return blobs.filter((b) => !seen.has(b.digest) && seen.add(b.digest));
+}
+
+/** `kit inspect -r`: a remote ModelKit's manifest and Kitfile, without storing anything. */
+export async function inspectRemote(repository: RemoteRepository, reference: string): Promise<{ digest: string; cliVersion?: string; kitfile: ReturnType<typeof describeModelKit>['kitfile']; manifest: ReturnType<typeof parseManifest> }> {
+  const { descriptor, bytes } = await repository.fetchManifest(reference);
+  const where = `${repository.registry}/${repository.name}:${reference}`;
+  const manifest = parseManifest(bytes, `manifest of ${where}`);
+  const config = await repository.fetchBlobBytes(manifest.config);
+  const { kitfile } = describeModelKit(manifest, config, where);
+  return { digest: descriptor.digest, cliVersion: manifest.annotations?.[ANNOTATION_CLI_VERSION], kitfile, manifest };
 }

@@ -125,6 +125,15 @@ export class RemoteRepository {
     }
   }
 
+  /** A small blob (a config) read whole, capped, and verified against its digest. */
+  async fetchBlobBytes(desc: Pick<Descriptor, 'digest' | 'size'>, limit = 16 << 20): Promise<Buffer> {
+    if (desc.size > limit) throw new KitError('REGISTRY', `blob ${desc.digest} is ${desc.size} bytes, more than the ${limit} expected of metadata`);
+    const bytes = await readCappedBytes(this.fetchBlob(desc), limit, `blob ${desc.digest}`);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (digest !== desc.digest) throw new KitError('DIGEST_MISMATCH', `blob ${desc.digest} from ${this.registry}/${this.name} has digest ${digest}: refused`);
+    return bytes;
+  }
+
   /**
    * Upload a blob unless the registry has it: try a cross-repository mount from `mountFrom`
    * repositories first, then upload monolithically or in chunks (resuming from the registry's
