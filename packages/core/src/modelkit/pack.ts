@@ -13,7 +13,8 @@ import { toModelPackConfig, modelPackConfigToJson } from '../modelpack/config.js
 import { HashingStream } from '../oci/hashing.js';
 import type { Descriptor, Manifest } from '../oci/types.js';
 import { parseReference, type Reference } from '../reference/reference.js';
-import type { Lease, LocalStore } from '../store/local-store.js';
+import type { LocalStore } from '../store/local-store.js';
+import { sha256Digest } from '../oci/digest.js';
 import { isModelReferencePath, planLayers, type PlannedLayer } from './layer-plan.js';
 import { resolveModelReferences } from './model-ref.js';
 import { manifestToJson } from './manifest-json.js';
@@ -67,12 +68,44 @@ export interface PackResult {
   references: Reference[];
 }
 
+/** Where pack puts blobs: the local store, or (for pack --push) straight into a registry upload. */
+export interface BlobSink {
+  put(content: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<{ digest: string; size: number }>;
+}
+
+/** A built ModelKit: every blob is in the sink; the manifest bytes are the caller's to store or push. */
+export interface BuiltModelKit extends PackResult {
+  manifestBytes: Buffer;
+}
+
 /**
  * Pack a context directory into the local store: one deterministic layer per Kitfile element,
  * streamed from disk and hashed once; then the config, the manifest and the tags. Same inputs,
  * same manifest digest. If anything fails, no tag points at a partial ModelKit.
  */
 export async function pack(options: PackOptions): Promise<PackResult> {
+  const lease = await options.store.lease();
+  try {
+    const sink: BlobSink = { put: (content) => options.store.ingest(content, lease) };
+    const built = await buildModelKit(options, sink);
+    await sink.put([built.manifestBytes]);
+    if (built.references.length === 0) {
+      await addManifestToRepository(options.store, UNTAGGED_REPOSITORY, built.descriptor, []);
+    }
+    for (const [name, tags] of groupByRepository(built.references)) {
+      await addManifestToRepository(options.store, name, built.descriptor, tags);
+    }
+    return { descriptor: built.descriptor, manifest: built.manifest, kitfile: built.kitfile, references: built.references };
+  } finally {
+    await lease.release();
+  }
+}
+
+/**
+ * Everything pack does short of storing the manifest: layers, config, manifest bytes, with every
+ * blob streamed once into `sink`. The local store is still read for model references.
+ */
+export async function buildModelKit(options: PackOptions, sink: BlobSink): Promise<BuiltModelKit> {
   const contextDir = resolve(options.contextDir);
   const contextInfo = await stat(contextDir).catch(() => undefined);
   if (!contextInfo?.isDirectory()) {
@@ -96,75 +129,63 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   const allPaths = planned.map((l) => l.path);
   const created = createdTimestamp(options.sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH);
 
-  const lease = await options.store.lease();
-  try {
-    const layers: Descriptor[] = [];
-    const diffIds: string[] = [];
-    for (const layer of planned) {
-      const layerFormat = await chooseLayerFormat(contextDir, layer, format, options.layerFormat);
-      const mediaType = layerMediaType(layer.kind, { format, layerFormat, compression: layer.kind === 'mcpserver' ? 'none' : compression });
-      const annotations: Record<string, string> = { [ANNOTATION_FILEPATH]: layer.path };
-      if (layer.kind === 'prompt') annotations[ANNOTATION_LAYER_SUBTYPE] = LAYER_SUBTYPE_PROMPT;
-      let written: { digest: string; diffId: string; size: number };
-      if (layerFormat === 'raw') {
-        const file = join(contextDir, layer.path);
-        const info = await stat(file);
-        annotations[ANNOTATION_FILE_METADATA] = fileMetadataJson(layer.path, info, created.epoch);
-        const rawCompression = layer.kind === 'mcpserver' ? 'none' : compression;
-        written = await storeLayer(options.store, lease, counted(fileChunks(file, info.size), layer, info.size, options.onProgress), rawCompression);
-      } else {
-        const entries = await collectLayerEntries(contextDir, layer.path, allPaths, ignore, warn);
-        const total = entries.reduce((sum, e) => sum + e.size, 0);
-        written = await storeLayer(options.store, lease, counted(tarChunks(entries), layer, total, options.onProgress), compression);
-      }
-      layer.element.digest = written.digest;
-      layer.element.diffId = written.diffId;
-      diffIds.push(written.diffId);
-      layers.push({ mediaType, digest: written.digest, size: written.size, annotations });
-      options.onLayer?.({ kind: layer.kind, path: layer.path, digest: written.digest, size: written.size });
-    }
-
-    const kitfileJson = kitfileToConfigJson(kitfile);
-    const manifestAnnotations: Record<string, string> = {
-      [ANNOTATION_CLI_VERSION]: TOOL_VERSION,
-      [ANNOTATION_CREATED]: created.rfc3339,
-    };
-    let configBytes: Buffer;
-    let configMediaType: string;
-    let artifactType: string;
-    if (format === 'modelpack') {
-      configBytes = Buffer.from(modelPackConfigToJson(toModelPackConfig(kitfile, diffIds, created.rfc3339)));
-      configMediaType = MODELPACK_CONFIG_MEDIA_TYPE;
-      artifactType = MODELPACK_MANIFEST_ARTIFACT_TYPE;
-      manifestAnnotations[ANNOTATION_KITFILE] = kitfileJson;
+  const layers: Descriptor[] = [];
+  const diffIds: string[] = [];
+  for (const layer of planned) {
+    const layerFormat = await chooseLayerFormat(contextDir, layer, format, options.layerFormat);
+    const layerCompression = layer.kind === 'mcpserver' ? 'none' : compression;
+    const mediaType = layerMediaType(layer.kind, { format, layerFormat, compression: layerCompression });
+    const annotations: Record<string, string> = { [ANNOTATION_FILEPATH]: layer.path };
+    if (layer.kind === 'prompt') annotations[ANNOTATION_LAYER_SUBTYPE] = LAYER_SUBTYPE_PROMPT;
+    let plain: AsyncIterable<Buffer>;
+    if (layerFormat === 'raw') {
+      const file = join(contextDir, layer.path);
+      const info = await stat(file);
+      annotations[ANNOTATION_FILE_METADATA] = fileMetadataJson(layer.path, info, created.epoch);
+      plain = counted(fileChunks(file, info.size), layer, info.size, options.onProgress);
     } else {
-      configBytes = Buffer.from(kitfileJson);
-      configMediaType = KIT_CONFIG_MEDIA_TYPE;
-      artifactType = KIT_MANIFEST_ARTIFACT_TYPE;
+      const entries = await collectLayerEntries(contextDir, layer.path, allPaths, ignore, warn);
+      const total = entries.reduce((sum, e) => sum + e.size, 0);
+      plain = counted(tarChunks(entries), layer, total, options.onProgress);
     }
-    const config = await options.store.putBytes(configBytes, lease);
-    const manifest: Manifest = {
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST_MEDIA_TYPE,
-      artifactType,
-      config: { mediaType: configMediaType, digest: config.digest, size: config.size },
-      layers,
-      annotations: manifestAnnotations,
-    };
-    const manifestBytes = Buffer.from(manifestToJson(manifest));
-    const stored = await options.store.putBytes(manifestBytes, lease);
-    const descriptor: Descriptor = { mediaType: OCI_MANIFEST_MEDIA_TYPE, digest: stored.digest, size: stored.size, artifactType };
-
-    if (references.length === 0) {
-      await addManifestToRepository(options.store, UNTAGGED_REPOSITORY, descriptor, []);
-    }
-    for (const [name, tags] of groupByRepository(references)) {
-      await addManifestToRepository(options.store, name, descriptor, tags);
-    }
-    return { descriptor, manifest, kitfile, references };
-  } finally {
-    await lease.release();
+    const written = await storeLayer(sink, plain, layerCompression);
+    layer.element.digest = written.digest;
+    layer.element.diffId = written.diffId;
+    diffIds.push(written.diffId);
+    layers.push({ mediaType, digest: written.digest, size: written.size, annotations });
+    options.onLayer?.({ kind: layer.kind, path: layer.path, digest: written.digest, size: written.size });
   }
+
+  const kitfileJson = kitfileToConfigJson(kitfile);
+  const manifestAnnotations: Record<string, string> = {
+    [ANNOTATION_CLI_VERSION]: TOOL_VERSION,
+    [ANNOTATION_CREATED]: created.rfc3339,
+  };
+  let configBytes: Buffer;
+  let configMediaType: string;
+  let artifactType: string;
+  if (format === 'modelpack') {
+    configBytes = Buffer.from(modelPackConfigToJson(toModelPackConfig(kitfile, diffIds, created.rfc3339)));
+    configMediaType = MODELPACK_CONFIG_MEDIA_TYPE;
+    artifactType = MODELPACK_MANIFEST_ARTIFACT_TYPE;
+    manifestAnnotations[ANNOTATION_KITFILE] = kitfileJson;
+  } else {
+    configBytes = Buffer.from(kitfileJson);
+    configMediaType = KIT_CONFIG_MEDIA_TYPE;
+    artifactType = KIT_MANIFEST_ARTIFACT_TYPE;
+  }
+  const config = await sink.put([configBytes]);
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST_MEDIA_TYPE,
+    artifactType,
+    config: { mediaType: configMediaType, digest: config.digest, size: config.size },
+    layers,
+    annotations: manifestAnnotations,
+  };
+  const manifestBytes = Buffer.from(manifestToJson(manifest));
+  const descriptor: Descriptor = { mediaType: OCI_MANIFEST_MEDIA_TYPE, digest: sha256Digest(manifestBytes), size: manifestBytes.length, artifactType };
+  return { descriptor, manifest, manifestBytes, kitfile, references };
 }
 
 /** Progress of one layer's transfer. */
@@ -186,17 +207,17 @@ export async function* counted(chunks: AsyncIterable<Buffer>, layer: { kind: str
 }
 
 /** Stream one layer into the store: diffId over the plain bytes, digest over what is stored. */
-async function storeLayer(store: LocalStore, lease: Lease, plain: AsyncIterable<Buffer>, compression: Compression) {
+async function storeLayer(sink: BlobSink, plain: AsyncIterable<Buffer>, compression: Compression) {
   const compressor = createCompressor(compression);
   if (!compressor) {
-    const { digest, size } = await store.ingest(plain, lease);
+    const { digest, size } = await sink.put(plain);
     return { digest, diffId: digest, size };
   }
   const diffHasher = new HashingStream();
   const source = Readable.from(plain, { objectMode: false });
   source.on('error', (e) => diffHasher.destroy(e));
   diffHasher.on('error', (e) => compressor.destroy(e));
-  const { digest, size } = await store.ingest(source.pipe(diffHasher).pipe(compressor), lease);
+  const { digest, size } = await sink.put(source.pipe(diffHasher).pipe(compressor));
   return { digest, diffId: diffHasher.digest(), size };
 }
 
