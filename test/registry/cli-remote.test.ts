@@ -1,6 +1,6 @@
 // The built `kit` against real registries: push, pull, login and logout, with plain, Basic and token auth.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -59,6 +59,20 @@ describe('kit push / pull / login against docker-registry', () => {
     await ok(third, ['unpack', ref, '--filter', 'docs', '-d', docsOnly]);
     expect(readFileSync(join(docsOnly, 'README.md'), 'utf8')).toBe(readFileSync(join(EXAMPLE, 'README.md'), 'utf8'));
     expect(existsSync(join(docsOnly, 'model'))).toBe(false);
+  });
+
+  it('pack --push streams a ModelKit to the registry with no local copy, identical to pack then push', async () => {
+    const registry = await startRegistry();
+    servers.push(registry);
+    const home = await mkdtemp(join(tmpdir(), 'kit-cli-packpush-'));
+    const streamed = (await ok(home, ['pack', EXAMPLE, '--push', '-t', `${registry.host}/direct/kit:v1,v2`])).stdout.trim();
+    expect(readdirSync(join(home, 'storage/blobs/sha256'))).toEqual([]);
+    const other = await mkdtemp(join(tmpdir(), 'kit-cli-packpush-2-'));
+    const pulled = JSON.parse((await ok(other, ['pull', `${registry.host}/direct/kit:v2`, '--json'])).stdout);
+    expect(pulled.descriptor.digest).toBe(streamed);
+    const out = await mkdtemp(join(tmpdir(), 'kit-cli-packpush-out-'));
+    await ok(other, ['unpack', `${registry.host}/direct/kit:v2`, '-d', out]);
+    expect(readFileSync(join(out, 'model/sentiment.safetensors')).equals(readFileSync(join(EXAMPLE, 'model/sentiment.safetensors')))).toBe(true);
   });
 
   it('logs in with Basic auth, refuses a wrong password with exit 4, and never prints the secret', async () => {

@@ -1,5 +1,9 @@
 import {
   addManifestToRepository,
+  buildModelKit,
+  OCI_MANIFEST_MEDIA_TYPE,
+  type BuiltModelKit,
+  type PackOptions,
   ANNOTATION_CLI_VERSION,
   describeModelKit,
   KitError,
@@ -141,4 +145,23 @@ export async function inspectRemote(repository: RemoteRepository, reference: str
   const config = await repository.fetchBlobBytes(manifest.config);
   const { kitfile } = describeModelKit(manifest, config, where);
   return { digest: descriptor.digest, cliVersion: manifest.annotations?.[ANNOTATION_CLI_VERSION], kitfile, manifest };
+}
+
+export interface PackToRegistryOptions extends Omit<PackOptions, 'tags'> {
+  repository: RemoteRepository;
+  /** Tags to push the manifest under; none pushes by digest. */
+  tags: string[];
+}
+
+/**
+ * `kit pack --push`: build the ModelKit and stream every blob straight into registry uploads, so
+ * nothing a model's size is written to local disk (kitops #1026). Then push the manifest.
+ */
+export async function packToRegistry(options: PackToRegistryOptions): Promise<BuiltModelKit> {
+  const { repository, tags, ...packOptions } = options;
+  const built = await buildModelKit({ ...packOptions, tags: [] }, { put: (content) => repository.pushStream(content) });
+  for (const tag of tags.length > 0 ? tags : [built.descriptor.digest]) {
+    await repository.pushManifest(tag, built.manifestBytes, OCI_MANIFEST_MEDIA_TYPE);
+  }
+  return built;
 }

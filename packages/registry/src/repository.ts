@@ -226,6 +226,39 @@ export class RemoteRepository {
     await this.finishUpload(location, desc, undefined, 0);
   }
 
+  /**
+   * Upload bytes whose digest is not known in advance (pack --push): one streaming PATCH while
+   * hashing, then PUT with the digest. The stream cannot be replayed, so it is sent once; the
+   * upload session is started (and any auth challenge answered) before the body flows.
+   */
+  async pushStream(content: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<{ digest: string; size: number }> {
+    const hash = createHash('sha256');
+    let size = 0;
+    async function* hashed(): AsyncGenerator<Buffer> {
+      for await (const chunk of content) {
+        hash.update(chunk);
+        size += chunk.length;
+        yield chunk;
+      }
+    }
+    const location = await this.startUpload();
+    const res = await this.transport.request({
+      method: 'PATCH',
+      url: location,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: () => hashed(),
+      retries: 1,
+      scopes: this.scope(true),
+      expect: [202],
+      what: this.what('stream a blob to'),
+    });
+    await res.body.dump();
+    const next = res.headers.location ? new URL(res.headers.location, res.url).toString() : location;
+    const digest = `sha256:${hash.digest('hex')}`;
+    await this.finishUpload(next, { digest }, undefined, 0);
+    return { digest, size };
+  }
+
   /** GET <location>: where an interrupted upload stands (Range: 0-<last byte>). */
   private async uploadStatus(location: string): Promise<{ location: string; offset: number }> {
     const res = await this.transport.request({ method: 'GET', url: location, scopes: this.scope(true), expect: [204], what: this.what('check an upload to') });

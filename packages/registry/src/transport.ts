@@ -37,6 +37,8 @@ export interface RegistryRequest {
   body?: RequestBody;
   /** Token scopes this request needs, e.g. repository:org/model:pull,push. */
   scopes: string[];
+  /** Attempts for this request (a body that cannot be replayed gets 1). */
+  retries?: number;
   /** Statuses that count as success; anything else is an error. */
   expect: number[];
   /** Read at most this many bytes of a successful body via text()/bytes(). */
@@ -87,7 +89,7 @@ export class Transport {
   }
 
   async request(req: RegistryRequest): Promise<RegistryResponse> {
-    const attempts = this.options.retries ?? 5;
+    const attempts = req.retries ?? this.options.retries ?? 5;
     let challenged = false;
     for (let attempt = 1; ; attempt++) {
       let response: RegistryResponse;

@@ -1,11 +1,13 @@
-import { pack, parseCompression } from '@modelkit/core';
+import { KitError, pack, parseCompression } from '@modelkit/core';
+import { packToRegistry, parseDockerReference } from '@modelkit/registry';
 import type { Command } from 'commander';
 import { openStore } from '../context.js';
 import { info, printJson } from '../output.js';
 import { terminalProgress } from '../progress.js';
+import { registryClient, withNetworkOptions } from '../remote.js';
 
 export function registerPack(program: Command): void {
-  program
+  withNetworkOptions(program
     .command('pack')
     .description('Pack a directory into a ModelKit in the local store')
     .argument('<directory>', 'context directory holding the Kitfile and the files it names')
@@ -14,10 +16,15 @@ export function registerPack(program: Command): void {
     .option('--compression <type>', 'none, gzip, gzip-fastest or zstd', 'none')
     .option('--layer-format <format>', 'tar, or raw for single-file layers')
     .option('--use-model-pack', 'write the CNCF ModelPack format')
-    .option('--json', 'print the result as JSON')
+    .option('--push', 'stream the ModelKit straight to the registry named by -t, with no local copy')
+    .option('--json', 'print the result as JSON'))
     .action(async (directory: string, opts, command: Command) => {
       const store = await openStore(command);
       const progress = terminalProgress('Packing');
+      if (opts.push) {
+        await packAndPush(directory, opts, command, store, progress);
+        return;
+      }
       const result = await pack({
         store,
         contextDir: directory,
@@ -40,4 +47,38 @@ export function registerPack(program: Command): void {
       info(`Model saved: ${result.descriptor.digest}`);
       process.stdout.write(`${result.descriptor.digest}\n`);
     });
+}
+
+/** pack --push: every -t must name one repository; blobs go straight into registry uploads. */
+async function packAndPush(directory: string, opts: Record<string, any>, command: Command, store: Awaited<ReturnType<typeof openStore>>, progress: ReturnType<typeof terminalProgress>): Promise<void> {
+  const refs = ((opts.tag as string[] | undefined) ?? []).map((t) => parseDockerReference(t));
+  if (refs.length === 0) throw new KitError('INVALID_ARGUMENT', 'pack --push needs -t registry/repository:tag to know where to push');
+  const name = `${refs[0]!.registry}/${refs[0]!.repository}`;
+  if (refs.some((r) => `${r.registry}/${r.repository}` !== name)) throw new KitError('INVALID_ARGUMENT', 'pack --push pushes to one repository: give tags of one registry/repository');
+  const tags = refs.flatMap((r) => [r.tag ?? 'latest', ...r.extraTags]);
+  const client = registryClient(command, opts);
+  try {
+    const { repository } = client.repository(refs[0]!);
+    const built = await packToRegistry({
+      store,
+      repository,
+      tags,
+      contextDir: directory,
+      kitfile: opts.file,
+      compression: parseCompression(opts.compression),
+      layerFormat: opts.layerFormat,
+      modelPack: !!opts.useModelPack,
+      onWarning: (m) => info(`Warning: ${m}`),
+      onLayer: (l) => {
+        progress?.done();
+        info(`Pushed ${l.kind} layer: ${l.digest} (${l.path})`);
+      },
+      onProgress: progress?.update,
+    });
+    if (opts.json) printJson({ digest: built.descriptor.digest, size: built.descriptor.size, references: tags.map((t) => `${name}:${t}`), manifest: built.manifest });
+    else info(`Model pushed: ${name}@${built.descriptor.digest}`);
+    process.stdout.write(`${built.descriptor.digest}\n`);
+  } finally {
+    await client.close();
+  }
 }
