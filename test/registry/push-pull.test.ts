@@ -122,3 +122,31 @@ describe('push and pull against docker-registry', () => {
     expect(readFileSync(join(out, 'data/train.csv'), 'utf8')).toBe(readFileSync(join(EXAMPLE, 'data/train.csv'), 'utf8'));
   });
 });
+
+describe('referrers', () => {
+  it('attaches a manifest to a ModelKit and finds it through the tag fallback (distribution 2.8.2 has no API)', async () => {
+    const { pushReferrer } = await import('@modelkit/registry');
+    const s = await store();
+    const packed = await pack({ store: s, contextDir: EXAMPLE, tags: ['ref/kit:v1'] });
+    const repo = remote(registry.host, 'demo/referred');
+    await pushModelKit({ store: s, source: 'ref/kit:v1', repository: repo, tags: ['v1'] });
+    const sbom = Buffer.from('{"spdxVersion":"SPDX-2.3"}');
+    const sbomDigest = `sha256:${createHash('sha256').update(sbom).digest('hex')}`;
+    await repo.pushBlob({ digest: sbomDigest, size: sbom.length }, () => [sbom] as unknown as AsyncIterable<Buffer>);
+    const empty = Buffer.from('{}');
+    await repo.pushBlob({ digest: `sha256:${createHash('sha256').update(empty).digest('hex')}`, size: 2 }, () => [empty] as unknown as AsyncIterable<Buffer>);
+    const referrer = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType: 'application/spdx+json',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 },
+      layers: [{ mediaType: 'application/spdx+json', digest: sbomDigest, size: sbom.length }],
+      subject: { mediaType: packed.descriptor.mediaType, digest: packed.descriptor.digest, size: packed.descriptor.size },
+    }));
+    const attached = await pushReferrer(repo, referrer);
+    await pushReferrer(repo, referrer); // idempotent
+    const found = await repo.referrers(packed.descriptor.digest);
+    expect(found).toEqual([expect.objectContaining({ digest: attached.digest, artifactType: 'application/spdx+json' })]);
+    expect(await repo.referrers(packed.descriptor.digest, 'application/other')).toEqual([]);
+  });
+});

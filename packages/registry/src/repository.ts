@@ -268,7 +268,7 @@ export class RemoteRepository {
   }
 
   /** PUT a manifest by tag or digest, with its media type; the registry's digest must match ours. */
-  async pushManifest(reference: string, bytes: Buffer, mediaType: string): Promise<Descriptor> {
+  async pushManifest(reference: string, bytes: Buffer, mediaType: string): Promise<Descriptor & { subjectAcknowledged?: boolean }> {
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     const res = await this.transport.request({
       method: 'PUT',
@@ -282,7 +282,7 @@ export class RemoteRepository {
     await res.body.dump();
     const theirs = res.headers['docker-content-digest'];
     if (theirs && theirs !== digest) throw new KitError('DIGEST_MISMATCH', `${this.registry} stored manifest ${reference} as ${theirs}, not ${digest}`);
-    return { mediaType, digest, size: bytes.length };
+    return { mediaType, digest, size: bytes.length, subjectAcknowledged: res.headers['oci-subject'] !== undefined };
   }
 
   async listTags(): Promise<string[]> {
@@ -333,6 +333,40 @@ export class RemoteRepository {
     const found = index?.manifests ?? [];
     return artifactType ? found.filter((d) => d.artifactType === artifactType) : found;
   }
+}
+
+/**
+ * Attach a manifest that has a `subject` (an SBOM, a signature, provenance) to what it refers to:
+ * push it by digest; if the registry does not acknowledge the subject (no OCI-Subject header, as
+ * with distribution 2.8.2), maintain the `sha256-<hex>` referrers index tag ourselves.
+ */
+export async function pushReferrer(repository: RemoteRepository, bytes: Buffer, mediaType = OCI_MANIFEST_MEDIA_TYPE): Promise<Descriptor> {
+  const manifest = JSON.parse(bytes.toString('utf8')) as { subject?: Descriptor; artifactType?: string; config?: Descriptor; annotations?: Record<string, string> };
+  if (!manifest.subject) throw new KitError('INVALID_ARGUMENT', 'a referrer manifest needs a subject');
+  const pushed = await repository.pushManifest(createHashDigest(bytes), bytes, mediaType);
+  if (pushed.subjectAcknowledged) return pushed;
+  const tag = referrersTag(manifest.subject.digest);
+  let index: ImageIndex = { schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [] };
+  try {
+    const existing = await repository.fetchManifest(tag);
+    index = JSON.parse(existing.bytes.toString('utf8')) as ImageIndex;
+    if (index.mediaType !== OCI_INDEX_MEDIA_TYPE) throw new KitError('REGISTRY', `tag ${tag} in ${repository.registry}/${repository.name} is not a referrers index; refusing to overwrite it`);
+  } catch (e) {
+    if (!(e instanceof RegistryError && e.status === 404)) throw e;
+  }
+  if (!index.manifests.some((m) => m.digest === pushed.digest)) {
+    const entry: Descriptor = { mediaType, digest: pushed.digest, size: pushed.size };
+    const artifactType = manifest.artifactType ?? manifest.config?.mediaType;
+    if (artifactType) entry.artifactType = artifactType;
+    if (manifest.annotations && Object.keys(manifest.annotations).length > 0) entry.annotations = manifest.annotations;
+    index.manifests.push(entry);
+    await repository.pushManifest(tag, Buffer.from(JSON.stringify(index)), OCI_INDEX_MEDIA_TYPE);
+  }
+  return pushed;
+}
+
+function createHashDigest(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** The referrers fallback tag: `<alg>-<hex>`. */
