@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 /** The network flags kit's remote commands share. */
 export function withNetworkOptions(command: Command): Command {
   return command
-    .option('--plain-http', 'use HTTP instead of HTTPS (default only for localhost and 127.0.0.1)')
+    .option('--plain-http', 'use HTTP instead of HTTPS (default for localhost and 127.0.0.1 unless TLS options are given)')
     .option('--tls-verify <bool>', 'verify TLS certificates', 'true')
     .option('--tls-cert <file...>', 'extra CA certificate (PEM), repeatable')
     .option('--cert <file>', 'client certificate (PEM) for mutual TLS (env KITOPS_CLIENT_CERT)')

@@ -71,7 +71,9 @@ export class Transport {
   constructor(registry: string, options: TransportOptions = {}) {
     this.registry = registry;
     this.options = options;
-    const plain = options.plainHttp ?? isLoopback(registry);
+    // Loopback registries speak plain HTTP unless TLS settings say otherwise (a CA, a client cert, or --tls-verify=false).
+    const tlsAsked = !!options.caFiles?.length || !!options.clientCert || options.tlsVerify === false;
+    const plain = options.plainHttp ?? (isLoopback(registry) && !tlsAsked);
     this.origin = `${plain ? 'http' : 'https'}://${registry}`;
     const connect = {
       rejectUnauthorized: options.tlsVerify ?? true,
@@ -101,7 +103,9 @@ export class Transport {
           await sleep(backoff(attempt, this.options.maxBackoffSeconds));
           continue;
         }
-        throw new KitError('NETWORK', `${req.what}: cannot reach ${this.registry} (${code || (e as Error).message}); check the address, your network and proxy settings`, { cause: e });
+        const certificate = /CERT|TLS|SSL/i.test(code);
+        const hint = certificate ? "the registry's TLS certificate is not trusted: pass its CA with --tls-cert, or --tls-verify=false if you accept the risk" : 'check the address, your network and proxy settings';
+        throw new KitError('NETWORK', `${req.what}: cannot reach ${this.registry} (${code || (e as Error).message}); ${hint}`, { cause: e });
       }
       if (response.status === 401 && !challenged && this.options.auth) {
         const challenge = response.headers['www-authenticate'];
