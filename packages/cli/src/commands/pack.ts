@@ -1,10 +1,10 @@
-import { KitError, pack, parseCompression } from '@modelkit/core';
+import { KitError, pack, parseCompression, type PackOptions } from '@modelkit/core';
 import { packToRegistry, parseDockerReference } from '@modelkit/registry';
 import type { Command } from 'commander';
 import { openStore } from '../context.js';
 import { info, printJson } from '../output.js';
 import { terminalProgress } from '../progress.js';
-import { registryClient, withNetworkOptions } from '../remote.js';
+import { registryClient, withNetworkOptions, type NetworkFlags } from '../remote.js';
 
 export function registerPack(program: Command): void {
   withNetworkOptions(program
@@ -21,11 +21,7 @@ export function registerPack(program: Command): void {
     .action(async (directory: string, opts, command: Command) => {
       const store = await openStore(command);
       const progress = terminalProgress('Packing');
-      if (opts.push) {
-        await packAndPush(directory, opts, command, store, progress);
-        return;
-      }
-      const result = await pack({
+      const options: PackOptions = {
         store,
         contextDir: directory,
         kitfile: opts.file,
@@ -36,10 +32,15 @@ export function registerPack(program: Command): void {
         onWarning: (m) => info(`Warning: ${m}`),
         onLayer: (l) => {
           progress?.done();
-          info(`Saved ${l.kind} layer: ${l.digest} (${l.path})`);
+          info(`${opts.push ? 'Pushed' : 'Saved'} ${l.kind} layer: ${l.digest} (${l.path})`);
         },
         onProgress: progress?.update,
-      });
+      };
+      if (opts.push) {
+        await packAndPush(options, opts, command);
+        return;
+      }
+      const result = await pack(options);
       if (opts.json) {
         printJson({ digest: result.descriptor.digest, size: result.descriptor.size, references: result.references.map((r) => `${r.registry}/${r.repository}:${r.tag}`), manifest: result.manifest });
         return;
@@ -50,31 +51,15 @@ export function registerPack(program: Command): void {
 }
 
 /** pack --push: every -t must name one repository; blobs go straight into registry uploads. */
-async function packAndPush(directory: string, opts: Record<string, any>, command: Command, store: Awaited<ReturnType<typeof openStore>>, progress: ReturnType<typeof terminalProgress>): Promise<void> {
-  const refs = ((opts.tag as string[] | undefined) ?? []).map((t) => parseDockerReference(t));
+async function packAndPush(options: PackOptions, opts: NetworkFlags & { json?: boolean }, command: Command): Promise<void> {
+  const refs = (options.tags ?? []).map((t) => parseDockerReference(t));
   if (refs.length === 0) throw new KitError('INVALID_ARGUMENT', 'pack --push needs -t registry/repository:tag to know where to push');
   const name = `${refs[0]!.registry}/${refs[0]!.repository}`;
   if (refs.some((r) => `${r.registry}/${r.repository}` !== name)) throw new KitError('INVALID_ARGUMENT', 'pack --push pushes to one repository: give tags of one registry/repository');
   const tags = refs.flatMap((r) => [r.tag ?? 'latest', ...r.extraTags]);
   const client = registryClient(command, opts);
   try {
-    const { repository } = client.repository(refs[0]!);
-    const built = await packToRegistry({
-      store,
-      repository,
-      tags,
-      contextDir: directory,
-      kitfile: opts.file,
-      compression: parseCompression(opts.compression),
-      layerFormat: opts.layerFormat,
-      modelPack: !!opts.useModelPack,
-      onWarning: (m) => info(`Warning: ${m}`),
-      onLayer: (l) => {
-        progress?.done();
-        info(`Pushed ${l.kind} layer: ${l.digest} (${l.path})`);
-      },
-      onProgress: progress?.update,
-    });
+    const built = await packToRegistry({ ...options, repository: client.repository(refs[0]!).repository, tags });
     if (opts.json) printJson({ digest: built.descriptor.digest, size: built.descriptor.size, references: tags.map((t) => `${name}:${t}`), manifest: built.manifest });
     else info(`Model pushed: ${name}@${built.descriptor.digest}`);
     process.stdout.write(`${built.descriptor.digest}\n`);
