@@ -57,3 +57,31 @@ describe('TLS', () => {
     await insecure.close();
   });
 });
+
+describe('mutual TLS', () => {
+  it('presents a client certificate when the registry requires one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kit-mtls-'));
+    const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
+    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test-ca', '-keyout', 'ca-key.pem', '-out', 'ca.pem']);
+    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', 'server-key.pem', '-out', 'server.pem']);
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=kit-client', '-keyout', 'client-key.pem', '-out', 'client.csr']);
+    run(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '1', '-out', 'client.pem']);
+    const mtlsHost = `127.0.0.1:${await freePort()}`;
+    await writeFile(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: ${mtlsHost}\n  tls:\n    certificate: ${join(dir, 'server.pem')}\n    key: ${join(dir, 'server-key.pem')}\n    clientcas:\n      - ${join(dir, 'ca.pem')}\n`);
+    const server = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const store = await LocalStore.open(await mkdtemp(join(tmpdir(), 'kit-mtls-home-')));
+      await pack({ store, contextDir: EXAMPLE, tags: ['mtls/kit:v1'] });
+      const anonymous = new RegistryClient({ kitopsHome: store.root, caFiles: [join(dir, 'server.pem')], retries: 1 });
+      await expect(pushModelKit({ store, source: 'mtls/kit:v1', repository: anonymous.repository(`${mtlsHost}/mtls/kit`).repository, tags: ['v1'] })).rejects.toMatchObject({ code: 'NETWORK' });
+      await anonymous.close();
+      const client = new RegistryClient({ kitopsHome: store.root, caFiles: [join(dir, 'server.pem')], clientCert: join(dir, 'client.pem'), clientKey: join(dir, 'client-key.pem') });
+      await pushModelKit({ store, source: 'mtls/kit:v1', repository: client.repository(`${mtlsHost}/mtls/kit`).repository, tags: ['v1'] });
+      expect(await client.repository(`${mtlsHost}/mtls/kit`).repository.listTags()).toEqual(['v1']);
+      await client.close();
+    } finally {
+      server.kill();
+    }
+  });
+});
