@@ -150,3 +150,21 @@ describe('referrers', () => {
     expect(await repo.referrers(packed.descriptor.digest, 'application/other')).toEqual([]);
   });
 });
+
+describe('pack straight to a registry', () => {
+  it('starts a failed streamed layer over and still pushes the same ModelKit', async () => {
+    const { packToRegistry } = await import('@modelkit/registry');
+    const flaky = await startFaultProxy(registry.url.replace(/^http:\/\//, ''), { failEvery: 1, failTimes: 2, status: 500, match: (m) => m === 'PATCH' });
+    closers.push(() => flaky.stop());
+    const s = await store();
+    let faulted = 0;
+    for (const compression of ['none', 'gzip'] as const) {
+      const built = await packToRegistry({ store: s, contextDir: EXAMPLE, repository: remote(flaky.host, `demo/streamed-${compression}`), tags: ['v1'], compression, sourceDateEpoch: '0' });
+      const local = await pack({ store: s, contextDir: EXAMPLE, tags: [`local/${compression}:v1`], compression, sourceDateEpoch: '0' });
+      expect(built.descriptor.digest).toBe(local.descriptor.digest);
+      faulted += flaky.stats.faulted;
+      flaky.reset();
+    }
+    expect(faulted).toBe(4); // two failed PATCHes per pack, each started over
+  });
+});

@@ -17,6 +17,7 @@ import {
   type UnpackFilter,
 } from '@modelkit/core';
 import { forEachLimit } from './concurrency.js';
+import { RegistryError } from './errors.js';
 import type { RemoteRepository, UploadMode } from './repository.js';
 
 export interface TransferEvent {
@@ -159,9 +160,21 @@ export interface PackToRegistryOptions extends Omit<PackOptions, 'tags'> {
  */
 export async function packToRegistry(options: PackToRegistryOptions): Promise<BuiltModelKit> {
   const { repository, tags, ...packOptions } = options;
-  const built = await buildModelKit({ ...packOptions, tags: [] }, { put: (content) => repository.pushStream(content) });
+  const built = await buildModelKit({ ...packOptions, tags: [] }, { put: (open) => pushStreamWithRetries(repository, open) });
   for (const tag of tags.length > 0 ? tags : [built.descriptor.digest]) {
     await repository.pushManifest(tag, built.manifestBytes, OCI_MANIFEST_MEDIA_TYPE);
   }
   return built;
+}
+
+/** A streamed upload cannot resume, but a layer can be produced again: start over a few times. */
+async function pushStreamWithRetries(repository: RemoteRepository, open: () => AsyncIterable<Buffer> | Iterable<Buffer>, attempts = 3): Promise<{ digest: string; size: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await repository.pushStream(open());
+    } catch (e) {
+      const retryable = e instanceof KitError && (e.code === 'NETWORK' || (e instanceof RegistryError && e.status >= 500));
+      if (!retryable || attempt >= attempts) throw e;
+    }
+  }
 }

@@ -70,7 +70,8 @@ export interface PackResult {
 
 /** Where pack puts blobs: the local store, or (for pack --push) straight into a registry upload. */
 export interface BlobSink {
-  put(content: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<{ digest: string; size: number }>;
+  /** Store what `open` streams; a sink may call `open` again to retry (layers are deterministic). */
+  put(open: () => AsyncIterable<Buffer> | Iterable<Buffer>): Promise<{ digest: string; size: number }>;
 }
 
 /** A built ModelKit: every blob is in the sink; the manifest bytes are the caller's to store or push. */
@@ -86,9 +87,9 @@ export interface BuiltModelKit extends PackResult {
 export async function pack(options: PackOptions): Promise<PackResult> {
   const lease = await options.store.lease();
   try {
-    const sink: BlobSink = { put: (content) => options.store.ingest(content, lease) };
+    const sink: BlobSink = { put: (open) => options.store.ingest(open(), lease) };
     const built = await buildModelKit(options, sink);
-    await sink.put([built.manifestBytes]);
+    await sink.put(() => [built.manifestBytes]);
     if (built.references.length === 0) {
       await addManifestToRepository(options.store, UNTAGGED_REPOSITORY, built.descriptor, []);
     }
@@ -137,16 +138,16 @@ export async function buildModelKit(options: PackOptions, sink: BlobSink): Promi
     const mediaType = layerMediaType(layer.kind, { format, layerFormat, compression: layerCompression });
     const annotations: Record<string, string> = { [ANNOTATION_FILEPATH]: layer.path };
     if (layer.kind === 'prompt') annotations[ANNOTATION_LAYER_SUBTYPE] = LAYER_SUBTYPE_PROMPT;
-    let plain: AsyncIterable<Buffer>;
+    let plain: () => AsyncIterable<Buffer>;
     if (layerFormat === 'raw') {
       const file = join(contextDir, layer.path);
       const info = await stat(file);
       annotations[ANNOTATION_FILE_METADATA] = fileMetadataJson(layer.path, info, created.epoch);
-      plain = counted(fileChunks(file, info.size), layer, info.size, options.onProgress);
+      plain = () => counted(fileChunks(file, info.size), layer, info.size, options.onProgress);
     } else {
       const entries = await collectLayerEntries(contextDir, layer.path, allPaths, ignore, warn);
       const total = entries.reduce((sum, e) => sum + e.size, 0);
-      plain = counted(tarChunks(entries), layer, total, options.onProgress);
+      plain = () => counted(tarChunks(entries), layer, total, options.onProgress);
     }
     const written = await storeLayer(sink, plain, layerCompression);
     layer.element.digest = written.digest;
@@ -174,7 +175,7 @@ export async function buildModelKit(options: PackOptions, sink: BlobSink): Promi
     configMediaType = KIT_CONFIG_MEDIA_TYPE;
     artifactType = KIT_MANIFEST_ARTIFACT_TYPE;
   }
-  const config = await sink.put([configBytes]);
+  const config = await sink.put(() => [configBytes]);
   const manifest: Manifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST_MEDIA_TYPE,
@@ -207,17 +208,22 @@ export async function* counted(chunks: AsyncIterable<Buffer>, layer: { kind: str
 }
 
 /** Stream one layer into the store: diffId over the plain bytes, digest over what is stored. */
-async function storeLayer(sink: BlobSink, plain: AsyncIterable<Buffer>, compression: Compression) {
-  const compressor = createCompressor(compression);
-  if (!compressor) {
+async function storeLayer(sink: BlobSink, plain: () => AsyncIterable<Buffer>, compression: Compression) {
+  if (compression === 'none') {
     const { digest, size } = await sink.put(plain);
     return { digest, diffId: digest, size };
   }
-  const diffHasher = new HashingStream();
-  const source = Readable.from(plain, { objectMode: false });
-  source.on('error', (e) => diffHasher.destroy(e));
-  diffHasher.on('error', (e) => compressor.destroy(e));
-  const { digest, size } = await sink.put(source.pipe(diffHasher).pipe(compressor));
+  // Each attempt compresses afresh; the diffId is that of the attempt the sink kept.
+  let diffHasher = new HashingStream();
+  const { digest, size } = await sink.put(() => {
+    const compressor = createCompressor(compression)!;
+    diffHasher = new HashingStream();
+    const hasher = diffHasher;
+    const source = Readable.from(plain(), { objectMode: false });
+    source.on('error', (e) => hasher.destroy(e));
+    hasher.on('error', (e) => compressor.destroy(e));
+    return source.pipe(hasher).pipe(compressor);
+  });
   return { digest, diffId: diffHasher.digest(), size };
 }
 
