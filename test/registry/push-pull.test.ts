@@ -168,3 +168,31 @@ describe('pack straight to a registry', () => {
     expect(faulted).toBe(4); // two failed PATCHes per pack, each started over
   });
 });
+
+describe('indexes', () => {
+  it('pulls every ModelKit an index lists, and unpack picks one by digest', async () => {
+    const { listModelKits } = await import('@modelkit/core');
+    const s = await store();
+    const repo = remote(registry.host, 'demo/variants');
+    const a = await pack({ store: s, contextDir: EXAMPLE, tags: ['v/a:1'], compression: 'none' });
+    const b = await pack({ store: s, contextDir: EXAMPLE, tags: ['v/b:1'], compression: 'gzip' });
+    await pushModelKit({ store: s, source: 'v/a:1', repository: repo, tags: [] });
+    await pushModelKit({ store: s, source: 'v/b:1', repository: repo, tags: [] });
+    const index = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      artifactType: 'application/vnd.kitops.modelkit.index.v1+json',
+      manifests: [a.descriptor, b.descriptor].map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size })),
+    }));
+    await repo.pushManifest('all', index, 'application/vnd.oci.image.index.v1+json');
+
+    const fresh = await store();
+    await pullModelKit({ store: fresh, repository: repo, reference: 'all' });
+    const rows = await listModelKits(fresh);
+    expect(rows.map((r) => r.digest).sort()).toEqual([a.descriptor.digest, b.descriptor.digest].sort());
+    await expect(unpack({ store: fresh, reference: `${registry.host}/demo/variants:all`, dir: await mkdtemp(join(tmpdir(), 'kit-idx-')) })).rejects.toMatchObject({ code: 'FORMAT_UNSUPPORTED' });
+    const out = await mkdtemp(join(tmpdir(), 'kit-idx-b-'));
+    await unpack({ store: fresh, reference: `${registry.host}/demo/variants@${b.descriptor.digest}`, dir: out });
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toBe(readFileSync(join(EXAMPLE, 'README.md'), 'utf8'));
+  });
+});

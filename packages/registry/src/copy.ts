@@ -8,6 +8,7 @@ import {
   describeModelKit,
   KitError,
   layerSelected,
+  parseImageIndex,
   parseManifest,
   resolveLocal,
   OCI_INDEX_MEDIA_TYPE,
@@ -100,7 +101,7 @@ export async function pullModelKit(options: PullOptions): Promise<PullResult> {
   const { repository, store } = options;
   const { descriptor, bytes } = await repository.fetchManifest(options.reference);
   if (descriptor.mediaType === OCI_INDEX_MEDIA_TYPE || descriptor.mediaType === DOCKER_MANIFEST_LIST_MEDIA_TYPE) {
-    throw new KitError('FORMAT_UNSUPPORTED', `${repository.registry}/${repository.name}:${options.reference} is an index (several ModelKits); pull one of its manifests by digest`);
+    return pullIndex(options, descriptor, bytes);
   }
   const where = `${repository.registry}/${repository.name}:${options.reference}`;
   const manifest = parseManifest(bytes, `manifest of ${where}`);
@@ -177,4 +178,30 @@ async function pushStreamWithRetries(repository: RemoteRepository, open: () => A
       if (!retryable || attempt >= attempts) throw e;
     }
   }
+}
+
+/**
+ * An index (variants of one model, `kit index`): pull every ModelKit it lists into the same local
+ * repository (each by digest), then the index itself under the tag. Unpack picks a variant by digest.
+ */
+async function pullIndex(options: PullOptions, descriptor: Descriptor, bytes: Buffer): Promise<PullResult> {
+  const { repository, store } = options;
+  const index = parseImageIndex(bytes, `index ${repository.registry}/${repository.name}:${options.reference}`);
+  const localRepository = options.localRepository ?? `${repository.registry}/${repository.name}`;
+  let bytesDownloaded = 0;
+  let layersSkipped = 0;
+  for (const child of index.manifests) {
+    const pulled = await pullModelKit({ ...options, reference: child.digest, localRepository, tags: [] });
+    bytesDownloaded += pulled.bytesDownloaded;
+    layersSkipped += pulled.layersSkipped;
+  }
+  const lease = await store.lease();
+  try {
+    await store.ingest([bytes], lease, { digest: descriptor.digest, size: descriptor.size });
+    const tags = [...(options.reference.includes(':') ? [] : [options.reference]), ...(options.tags ?? [])];
+    await addManifestToRepository(store, localRepository, { ...descriptor, artifactType: index.artifactType }, tags);
+  } finally {
+    await lease.release();
+  }
+  return { descriptor, localRepository, bytesDownloaded, layersSkipped };
 }
