@@ -162,14 +162,18 @@ export class LocalStore {
       }
       try {
         const handle = await open(partial, 'a');
+        let pending: Promise<void> = Promise.resolve();
         try {
           for await (const chunk of readAhead(fetch(offset))) {
             if (offset + chunk.length > desc.size) throw new KitError('DIGEST_MISMATCH', `blob ${desc.digest} is longer than the ${desc.size} bytes its descriptor gives: refused`);
             hash.update(chunk);
-            await writeAll(handle, chunk);
+            await pending; // one write in flight while the next chunk arrives
+            pending = writeAll(handle, chunk);
             offset += chunk.length;
           }
+          await pending;
         } finally {
+          await pending.catch(() => {});
           await handle.close();
         }
       } catch (e) {
