@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { KitError } from '../../src/errors.js';
 import { assertDigest, digestAlgorithm, digestHex, isDigest, sha256Digest } from '../../src/oci/digest.js';
 import { parseImageIndex, parseManifest } from '../../src/oci/types.js';
+import { caught } from '../helpers/caught.js';
 
 const EMPTY = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';
 const D1 = `sha256:${'1'.repeat(64)}`;
 
-function caught(fn: () => unknown): KitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KitError);
-    return e as KitError;
-  }
-  throw new Error('expected a KitError');
-}
 
 describe('digests', () => {
   it('accepts sha256/sha384/sha512 with exact lowercase hex only', () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { goJsonStringify } from '../../src/oci/go-json.js';
-import { KitError } from '../../src/errors.js';
 import type { Kitfile } from '../../src/kitfile/types.js';
 import {
 
@@ -11,6 +10,7 @@ import {
 } from '../../src/modelpack/config.js';
 import type { Manifest } from '../../src/oci/types.js';
 import { loadCases } from '../helpers/conformance.js';
+import { caught } from '../helpers/caught.js';
 
 interface GenerationCase {
   description: string;
@@ -20,15 +20,6 @@ interface GenerationCase {
   errRegexp?: string;
 }
 
-function caught(fn: () => unknown): KitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KitError);
-    return e as KitError;
-  }
-  throw new Error('expected a KitError');
-}
 
 describe('kitfileFromModelPackManifest: KitOps conformance (newer/pkg/artifact/testdata/kitfile-generation)', () => {
   const cases = loadCases<GenerationCase>('newer', 'pkg', 'artifact', 'testdata', 'kitfile-generation');

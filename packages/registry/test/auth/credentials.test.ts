@@ -2,7 +2,6 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { inspect } from 'node:util';
-import { KitError } from '@modelkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chainCredentials,
@@ -13,6 +12,7 @@ import {
   type Credential,
   type CredentialSource,
 } from '../../src/auth/index.js';
+import { caught } from '../helpers/caught.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
@@ -68,15 +68,6 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function caught(p: Promise<unknown>): Promise<KitError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(KitError);
-    return e as KitError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('KitCredentialStore', () => {
   it('stores Docker-format entries atomically with mode 0600', async () => {

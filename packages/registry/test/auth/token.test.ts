@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import { KitError } from '@modelkit/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuthManager, type AuthHttp, type Credential, type CredentialSource } from '../../src/auth/index.js';
+import { caught } from '../helpers/caught.js';
 
 const REGISTRY = 'reg.example.com:5000';
 const PASSWORD = 'pw-SECRET-1';
@@ -108,15 +108,6 @@ const alice = (): CredentialSource & { calls: number } => creds({ username: 'ali
 const bearer = (path = '/token', scope?: string): string =>
   `Bearer realm="${base}${path}",service="local-registry"${scope === undefined ? '' : `,scope="${scope}"`}`;
 
-async function caught(p: Promise<unknown>): Promise<KitError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(KitError);
-    return e as KitError;
-  }
-  throw new Error('expected a rejection');
-}
 
 function expectNoSecrets(text: string): void {
   for (const secret of [PASSWORD, IDENTITY, b64(`alice:${PASSWORD}`), 'tok-', 'server-refresh']) expect(text).not.toContain(secret);
