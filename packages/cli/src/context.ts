@@ -1,8 +1,12 @@
 import { kitopsHome, LocalStore } from '@modelkit/core';
 import type { Command } from 'commander';
 
-/** The store selected by --config (a KITOPS_HOME directory), else the environment. */
+/** The kit home selected by --config (a KITOPS_HOME directory), else the environment. */
+export function kitHome(command: Command): string {
+  return command.optsWithGlobals<{ config?: string }>().config ?? kitopsHome();
+}
+
+/** The local store under that home. */
 export async function openStore(command: Command): Promise<LocalStore> {
-  const root = command.optsWithGlobals<{ config?: string }>().config;
-  return LocalStore.open(root ?? kitopsHome());
+  return LocalStore.open(kitHome(command));
 }

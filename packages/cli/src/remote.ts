@@ -1,6 +1,6 @@
-import { kitopsHome } from '@modelkit/core';
 import { RegistryClient } from '@modelkit/registry';
 import type { Command } from 'commander';
+import { kitHome } from './context.js';
 
 /** The network flags kit's remote commands share. */
 export function withNetworkOptions(command: Command): Command {
@@ -24,9 +24,8 @@ export interface NetworkFlags {
 
 /** A registry client configured from the flags, the environment and the selected kit home. */
 export function registryClient(command: Command, flags: NetworkFlags): RegistryClient {
-  const home = command.optsWithGlobals<{ config?: string }>().config ?? kitopsHome();
   return new RegistryClient({
-    kitopsHome: home,
+    kitopsHome: kitHome(command),
     plainHttp: flags.plainHttp || undefined,
     tlsVerify: flags.tlsVerify !== 'false',
     caFiles: flags.tlsCert,

@@ -1,6 +1,7 @@
-import { KitError, kitopsHome } from '@modelkit/core';
+import { KitError } from '@modelkit/core';
 import { KitCredentialStore, RemoteRepository } from '@modelkit/registry';
 import type { Command } from 'commander';
+import { kitHome } from '../context.js';
 import { info } from '../output.js';
 import { registryClient, withNetworkOptions, type NetworkFlags } from '../remote.js';
 
@@ -23,8 +24,7 @@ export function registerLogin(program: Command): void {
     if (!opts.username) throw new KitError('INVALID_ARGUMENT', 'give a user name with -u');
     const password = opts.passwordStdin ? await readStdin() : opts.password;
     if (!password) throw new KitError('INVALID_ARGUMENT', 'give a password with --password-stdin (or -p)');
-    const home = command.optsWithGlobals<{ config?: string }>().config ?? kitopsHome();
-    const store = new KitCredentialStore(home);
+    const store = new KitCredentialStore(kitHome(command));
     // Check before saving: write the credentials, try them, and take them back if refused.
     const previous = await store.get(registry);
     await store.set(registry, { username: opts.username, password });
@@ -55,8 +55,7 @@ export function registerLogout(program: Command): void {
     .description("Remove a registry's credentials from kit's credential store")
     .argument('<registry>', 'registry host')
     .action(async (registry: string, _opts, command: Command) => {
-      const home = command.optsWithGlobals<{ config?: string }>().config ?? kitopsHome();
-      const removed = await new KitCredentialStore(home).remove(registry);
+      const removed = await new KitCredentialStore(kitHome(command)).remove(registry);
       info(removed ? `Removed credentials for ${registry}` : `No credentials stored for ${registry}`);
     });
 }
