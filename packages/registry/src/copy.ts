@@ -3,6 +3,7 @@ import {
   buildModelKit,
   OCI_MANIFEST_MEDIA_TYPE,
   type BuiltModelKit,
+  type InspectResult,
   type PackOptions,
   ANNOTATION_CLI_VERSION,
   describeModelKit,
@@ -125,9 +126,7 @@ export async function pullModelKit(options: PullOptions): Promise<PullResult> {
     const wanted = contents.layers.filter((l) => layerSelected(filters, l.kind, l.element)).map((l) => l.descriptor);
     await forEachLimit(uniqueBlobs(wanted), options.concurrency ?? 5, fetchBlob);
     await store.ingest([bytes], lease, { digest: descriptor.digest, size: descriptor.size });
-    const localRepository = options.localRepository ?? `${repository.registry}/${repository.name}`;
-    const tags = [...(options.reference.includes(':') ? [] : [options.reference]), ...(options.tags ?? [])];
-    await addManifestToRepository(store, localRepository, { ...descriptor, artifactType: manifest.artifactType }, tags);
+    const localRepository = await recordPulled(options, { ...descriptor, artifactType: manifest.artifactType });
     return { descriptor, localRepository, bytesDownloaded, layersSkipped: contents.layers.length - wanted.length };
   } finally {
     await lease.release();
@@ -140,7 +139,7 @@ function uniqueBlobs(blobs: Descriptor[]): Descriptor[] {
 }
 
 /** `kit inspect -r`: a remote ModelKit's manifest and Kitfile, without storing anything. */
-export async function inspectRemote(repository: RemoteRepository, reference: string): Promise<{ digest: string; cliVersion?: string; kitfile: ReturnType<typeof describeModelKit>['kitfile']; manifest: ReturnType<typeof parseManifest> }> {
+export async function inspectRemote(repository: RemoteRepository, reference: string): Promise<InspectResult> {
   const { descriptor, bytes } = await repository.fetchManifest(reference);
   const where = `${repository.registry}/${repository.name}:${reference}`;
   const manifest = parseManifest(bytes, `manifest of ${where}`);
@@ -187,7 +186,7 @@ async function pushStreamWithRetries(repository: RemoteRepository, open: () => A
 async function pullIndex(options: PullOptions, descriptor: Descriptor, bytes: Buffer): Promise<PullResult> {
   const { repository, store } = options;
   const index = parseImageIndex(bytes, `index ${repository.registry}/${repository.name}:${options.reference}`);
-  const localRepository = options.localRepository ?? `${repository.registry}/${repository.name}`;
+  const localRepository = localRepositoryOf(options);
   let bytesDownloaded = 0;
   let layersSkipped = 0;
   for (const child of index.manifests) {
@@ -198,10 +197,21 @@ async function pullIndex(options: PullOptions, descriptor: Descriptor, bytes: Bu
   const lease = await store.lease();
   try {
     await store.ingest([bytes], lease, { digest: descriptor.digest, size: descriptor.size });
-    const tags = [...(options.reference.includes(':') ? [] : [options.reference]), ...(options.tags ?? [])];
-    await addManifestToRepository(store, localRepository, { ...descriptor, artifactType: index.artifactType }, tags);
+    await recordPulled(options, { ...descriptor, artifactType: index.artifactType });
   } finally {
     await lease.release();
   }
   return { descriptor, localRepository, bytesDownloaded, layersSkipped };
+}
+
+function localRepositoryOf(options: PullOptions): string {
+  return options.localRepository ?? `${options.repository.registry}/${options.repository.name}`;
+}
+
+/** Record a pulled manifest or index locally, tagged with the remote tag (not a digest) and any extra tags. */
+async function recordPulled(options: PullOptions, descriptor: Descriptor): Promise<string> {
+  const localRepository = localRepositoryOf(options);
+  const tags = [...(options.reference.includes(':') ? [] : [options.reference]), ...(options.tags ?? [])];
+  await addManifestToRepository(options.store, localRepository, descriptor, tags);
+  return localRepository;
 }
