@@ -102,11 +102,12 @@ async function stageLayer(store: LocalStore, layer: ResolvedLayer, root: string,
     if (e instanceof KitError && e.code === 'ARCHIVE_INVALID') for await (const _ of store.blobChunks(layer.descriptor, what));
     throw e;
   }
-  if (!layer.legacyPaths) return entries;
-  // Old kits stored names relative to the layer path's parent: move them under it.
-  const parent = posix.dirname(layer.path);
-  if (parent === '.') return entries;
-  return entries.map((e) => ({ ...e, name: posix.join(parent, e.name), stagedName: e.name }) as ExtractedEntry);
+  return entries;
+}
+
+/** Where a layer's names are rooted in the target: old kits stored them relative to the layer path's parent. */
+function targetPrefix(layer: ResolvedLayer): string {
+  return layer.legacyPaths ? posix.dirname(layer.path) : '.';
 }
 
 interface Move {
@@ -116,10 +117,11 @@ interface Move {
   mode: number;
 }
 
-function planMoves(staged: Array<{ entries: ExtractedEntry[]; root: string }>): Move[] {
-  return staged.flatMap(({ entries, root }) =>
-    entries.map((e) => ({ from: join(root, (e as ExtractedEntry & { stagedName?: string }).stagedName ?? e.name), name: e.name, type: e.type, mode: e.mode })),
-  );
+function planMoves(staged: Array<{ layer: ResolvedLayer; entries: ExtractedEntry[]; root: string }>): Move[] {
+  return staged.flatMap(({ layer, entries, root }) => {
+    const prefix = targetPrefix(layer);
+    return entries.map((e) => ({ from: join(root, e.name), name: posix.join(prefix, e.name), type: e.type, mode: e.mode }));
+  });
 }
 
 /** Refuse before touching anything if a file is in the way (unless told to overwrite or skip). */
