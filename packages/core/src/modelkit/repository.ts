@@ -2,8 +2,7 @@ import { KitError } from '../errors.js';
 import type { Descriptor, Manifest } from '../oci/types.js';
 import { parseManifest } from '../oci/types.js';
 import { parseReference, type Reference } from '../reference/reference.js';
-import type { LocalStore, RepositoryState } from '../store/local-store.js';
-import { OCI_MANIFEST_MEDIA_TYPE } from './mediatypes.js';
+import { manifestEntry, type LocalStore, type RepositoryState } from '../store/local-store.js';
 
 /** Where kit keeps ModelKits packed without a tag. */
 export const UNTAGGED_REPOSITORY = 'localhost/_';
@@ -14,7 +13,7 @@ export function repositoryNameOf(ref: Reference): string {
 
 /** Record a manifest in a repository and point `tags` at it (one atomic update under the store lock). */
 export async function addManifestToRepository(store: LocalStore, repository: string, desc: Descriptor, tags: string[]): Promise<void> {
-  const plain = manifestDescriptor(desc);
+  const plain = manifestEntry(desc);
   await store.updateRepository(repository, (state) => {
     if (!state.manifests.some((m) => m.digest === plain.digest)) state.manifests.push(plain);
     for (const tag of tags) state.tags[tag] = plain;
@@ -128,10 +127,4 @@ export async function removeAllLocal(store: LocalStore, options: RemoveOptions =
   }
   const gc = await store.gc();
   return { removed, freedBytes: gc.freedBytes, removedBlobs: gc.removedBlobs };
-}
-
-function manifestDescriptor(desc: Descriptor): Descriptor {
-  const out: Descriptor = { mediaType: desc.mediaType || OCI_MANIFEST_MEDIA_TYPE, digest: desc.digest, size: desc.size };
-  if (desc.artifactType) out.artifactType = desc.artifactType;
-  return out;
 }

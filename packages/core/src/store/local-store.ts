@@ -247,7 +247,7 @@ export class LocalStore {
     if (Object.keys(state.tags).length === 0) await rm(tagsPath, { force: true });
     else await writeFileAtomic(tagsPath, JSON.stringify(sortKeys(state.tags)));
     if (state.manifests.length === 0) await rm(indexPath, { force: true });
-    else await writeFileAtomic(indexPath, JSON.stringify({ schemaVersion: 2, manifests: state.manifests.map(plainDescriptor) }));
+    else await writeFileAtomic(indexPath, JSON.stringify({ schemaVersion: 2, manifests: state.manifests.map(manifestEntry) }));
   }
 
   /**
@@ -261,9 +261,9 @@ export class LocalStore {
       const tagged = new Set<string>();
       for (const [tag, desc] of Object.entries(state.tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         tagged.add(desc.digest);
-        manifests.push({ ...plainDescriptor(desc), annotations: { [REF_NAME]: `${name}:${tag}` } });
+        manifests.push({ ...manifestEntry(desc), annotations: { [REF_NAME]: `${name}:${tag}` } });
       }
-      for (const m of state.manifests) if (!tagged.has(m.digest)) manifests.push(plainDescriptor(m));
+      for (const m of state.manifests) if (!tagged.has(m.digest)) manifests.push(manifestEntry(m));
     }
     await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
   }
@@ -357,8 +357,9 @@ export class Lease {
   }
 }
 
-function plainDescriptor(d: Descriptor): Descriptor {
-  const out: Descriptor = { mediaType: d.mediaType ?? OCI_MANIFEST, digest: d.digest, size: d.size };
+/** A manifest's entry in an index or tag file: media type (a manifest unless said otherwise), digest, size, artifact type. */
+export function manifestEntry(d: Descriptor): Descriptor {
+  const out: Descriptor = { mediaType: d.mediaType || OCI_MANIFEST, digest: d.digest, size: d.size };
   if (d.artifactType) out.artifactType = d.artifactType;
   return out;
 }
