@@ -29,11 +29,11 @@ async function* toAsync<T>(source: Iterable<T>): AsyncGenerator<T> {
 }
 
 /**
- * Write every chunk to `path`, calling `inspect` on each first: the read of the next chunk, the
+ * Write (or with flags 'a', append) every chunk to `path`, calling `inspect` on each first: the read of the next chunk, the
  * inspection of this one and the write of the previous one overlap, so disk and CPU run side by side.
  */
-export async function writeChunksToFile(source: AsyncIterable<Buffer> | Iterable<Buffer>, path: string, inspect?: (chunk: Buffer) => void): Promise<number> {
-  const handle = await open(path, 'w');
+export async function writeChunksToFile(source: AsyncIterable<Buffer> | Iterable<Buffer>, path: string, inspect?: (chunk: Buffer) => void, flags: 'w' | 'a' = 'w'): Promise<number> {
+  const handle = await open(path, flags);
   let size = 0;
   let pending: Promise<unknown> = Promise.resolve();
   try {

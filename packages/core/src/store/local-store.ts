@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KitError } from '../errors.js';
 import { fileChunks } from '../layers/tar-writer.js';
-import { hashToFile, readAhead, writeAll } from './hash-to-file.js';
+import { hashToFile, readAhead, writeChunksToFile } from './hash-to-file.js';
 import type { Descriptor, ImageIndex, Manifest } from '../oci/types.js';
 import { writeFileAtomic } from './atomic.js';
 import { processAlive, withLock } from './lock.js';
@@ -161,21 +161,16 @@ export class LocalStore {
         await rm(partial, { force: true });
       }
       try {
-        const handle = await open(partial, 'a');
-        let pending: Promise<void> = Promise.resolve();
-        try {
-          for await (const chunk of readAhead(fetch(offset))) {
+        await writeChunksToFile(
+          fetch(offset),
+          partial,
+          (chunk) => {
             if (offset + chunk.length > desc.size) throw new KitError('DIGEST_MISMATCH', `blob ${desc.digest} is longer than the ${desc.size} bytes its descriptor gives: refused`);
             hash.update(chunk);
-            await pending; // one write in flight while the next chunk arrives
-            pending = writeAll(handle, chunk);
             offset += chunk.length;
-          }
-          await pending;
-        } finally {
-          await pending.catch(() => {});
-          await handle.close();
-        }
+          },
+          'a',
+        );
       } catch (e) {
         if (e instanceof KitError && e.code === 'DIGEST_MISMATCH') {
           await rm(partial, { force: true });
