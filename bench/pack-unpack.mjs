@@ -2,10 +2,10 @@
 // machine's own yardsticks measured in the same run (SHA-256 pass for pack, file copy for unpack)
 // and the peak RSS of each operation. BENCH_GIB sets the model size (default 3).
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeRandomFile } from './random-file.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = process.env.BENCH_DIR ?? join(root, '.bench');
@@ -13,18 +13,6 @@ const gib = Number(process.env.BENCH_GIB ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const src = join(work, 'model-project');
 const MiB = 1 << 20;
-
-async function writeRandomFile(path, bytes) {
-  const block = randomBytes(64 * MiB);
-  const handle = await open(path, 'w');
-  for (let written = 0; written < bytes; ) {
-    const n = Math.min(block.length, bytes - written);
-    block.writeUInt32LE(written / MiB, 0); // no two blocks alike
-    await handle.write(block, 0, n);
-    written += n;
-  }
-  await handle.close();
-}
 
 async function generate() {
   await rm(work, { recursive: true, force: true });
