@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { KitError, type Descriptor, type ImageIndex, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE } from '@modelkit/core';
+import { KitError, sha256Digest, type Descriptor, type ImageIndex, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE } from '@modelkit/core';
 import { RegistryError } from './errors.js';
 import { readCapped, readCappedBytes, type Transport } from './transport.js';
 
@@ -72,7 +72,7 @@ export class RemoteRepository {
       what: this.what(`fetch manifest ${reference} from`),
     });
     const bytes = await readCappedBytes(res.body, MAX_MANIFEST_BYTES, `manifest ${reference}`);
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const digest = sha256Digest(bytes);
     const expected = reference.includes(':') ? reference : undefined;
     if (expected && expected !== digest) {
       throw new KitError('DIGEST_MISMATCH', `manifest ${reference} from ${this.registry}/${this.name} has digest ${digest}: refused`);
@@ -129,7 +129,7 @@ export class RemoteRepository {
   async fetchBlobBytes(desc: Pick<Descriptor, 'digest' | 'size'>, limit = 16 << 20): Promise<Buffer> {
     if (desc.size > limit) throw new KitError('REGISTRY', `blob ${desc.digest} is ${desc.size} bytes, more than the ${limit} expected of metadata`);
     const bytes = await readCappedBytes(this.fetchBlob(desc), limit, `blob ${desc.digest}`);
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const digest = sha256Digest(bytes);
     if (digest !== desc.digest) throw new KitError('DIGEST_MISMATCH', `blob ${desc.digest} from ${this.registry}/${this.name} has digest ${digest}: refused`);
     return bytes;
   }
@@ -269,7 +269,7 @@ export class RemoteRepository {
 
   /** PUT a manifest by tag or digest, with its media type; the registry's digest must match ours. */
   async pushManifest(reference: string, bytes: Buffer, mediaType: string): Promise<Descriptor & { subjectAcknowledged?: boolean }> {
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const digest = sha256Digest(bytes);
     const res = await this.transport.request({
       method: 'PUT',
       url: `/v2/${this.name}/manifests/${reference}`,
@@ -343,7 +343,7 @@ export class RemoteRepository {
 export async function pushReferrer(repository: RemoteRepository, bytes: Buffer, mediaType = OCI_MANIFEST_MEDIA_TYPE): Promise<Descriptor> {
   const manifest = JSON.parse(bytes.toString('utf8')) as { subject?: Descriptor; artifactType?: string; config?: Descriptor; annotations?: Record<string, string> };
   if (!manifest.subject) throw new KitError('INVALID_ARGUMENT', 'a referrer manifest needs a subject');
-  const pushed = await repository.pushManifest(createHashDigest(bytes), bytes, mediaType);
+  const pushed = await repository.pushManifest(sha256Digest(bytes), bytes, mediaType);
   if (pushed.subjectAcknowledged) return pushed;
   const tag = referrersTag(manifest.subject.digest);
   let index: ImageIndex = { schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [] };
@@ -365,9 +365,6 @@ export async function pushReferrer(repository: RemoteRepository, bytes: Buffer, 
   return pushed;
 }
 
-function createHashDigest(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
 
 /** The referrers fallback tag: `<alg>-<hex>`. */
 export function referrersTag(digest: string): string {
