@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalStore, pack, parseFilter, removeLocal, resolveLocal, unpack } from '@modelkit/core';
-import { pullModelKit, pushModelKit, RemoteRepository, Transport } from '@modelkit/registry';
+import { FileUploadJournal, pullModelKit, pushModelKit, RemoteRepository, Transport, uploadKey } from '@modelkit/registry';
 import { skopeo, startFaultProxy, startRegistry, type RegistryServer } from './harness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -148,6 +148,50 @@ describe('referrers', () => {
     const found = await repo.referrers(packed.descriptor.digest);
     expect(found).toEqual([expect.objectContaining({ digest: attached.digest, artifactType: 'application/spdx+json' })]);
     expect(await repo.referrers(packed.descriptor.digest, 'application/other')).toEqual([]);
+  });
+});
+
+describe('resuming a chunked upload in a new process', () => {
+  it('goes on from the journaled upload session instead of starting over', async () => {
+    const blob = createHash('sha256').update('seed').digest();
+    const bytes = Buffer.concat(Array.from({ length: 4096 }, (_, i) => createHash('sha256').update(blob).update(String(i)).digest())); // 128 KiB
+    const desc = { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
+    const chunkSize = 16 << 10;
+    const journal = new FileUploadJournal(await mkdtemp(join(tmpdir(), 'kit-journal-')));
+    const watched = await startFaultProxy(registry.host);
+    closers.push(() => watched.stop());
+    const repo = remote(watched.host, 'demo/resumed', 1);
+
+    // The first "process" dies (its source fails) once five chunks are in.
+    const dying = (offset: number) => (async function* () {
+      if (offset >= 5 * chunkSize) throw Object.assign(new Error('killed'), { code: 'EKILLED' });
+      yield bytes.subarray(offset);
+    })();
+    await expect(repo.pushBlob(desc, dying, { mode: 'chunked', chunkSize, journal })).rejects.toThrow();
+    expect(await journal.recall(uploadKey(watched.host, 'demo/resumed', desc.digest))).toBeDefined();
+
+    watched.reset();
+    const offsets: number[] = [];
+    const healthy = (offset: number) => (async function* () {
+      offsets.push(offset);
+      yield bytes.subarray(offset);
+    })();
+    expect(await repo.pushBlob(desc, healthy, { mode: 'chunked', chunkSize, journal })).toBe('uploaded');
+    expect(offsets[0]).toBe(5 * chunkSize); // nothing before the interruption was sent again
+    expect(watched.stats.log.filter((e) => e.method === 'PATCH')).toHaveLength(3);
+    expect(watched.stats.log.some((e) => e.method === 'POST')).toBe(false);
+    expect(await journal.recall(uploadKey(watched.host, 'demo/resumed', desc.digest))).toBeUndefined();
+    expect(Buffer.from(await repo.fetchBlobBytes(desc, 1 << 20)).equals(bytes)).toBe(true);
+  });
+
+  it('starts over when the journaled session is gone', async () => {
+    const bytes = Buffer.alloc(40 << 10, 7);
+    const desc = { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
+    const journal = new FileUploadJournal(await mkdtemp(join(tmpdir(), 'kit-journal-')));
+    await journal.remember(uploadKey(registry.host, 'demo/stale', desc.digest), `http://${registry.host}/v2/demo/stale/blobs/uploads/00000000-0000-0000-0000-000000000000?_state=bogus`);
+    const repo = remote(registry.host, 'demo/stale', 1);
+    expect(await repo.pushBlob(desc, (o) => [bytes.subarray(o)], { mode: 'chunked', chunkSize: 16 << 10, journal })).toBe('uploaded');
+    expect(await repo.blobExists(desc.digest)).toBe(true);
   });
 });
 

@@ -21,6 +21,7 @@ import {
 import { forEachLimit } from './concurrency.js';
 import { RegistryError } from './errors.js';
 import type { RemoteRepository, UploadMode } from './repository.js';
+import type { UploadJournal } from './upload-journal.js';
 
 export interface TransferEvent {
   digest: string;
@@ -41,6 +42,8 @@ export interface PushOptions {
   chunkSize?: number;
   /** Sibling repositories on the same registry to mount blobs from. */
   mountFrom?: string[];
+  /** Keeps chunked upload sessions so that a push killed mid-blob resumes where it stopped. */
+  journal?: UploadJournal;
   onBlob?: (event: TransferEvent) => void;
 }
 
@@ -59,6 +62,7 @@ export async function pushModelKit(options: PushOptions): Promise<Descriptor> {
       mountFrom: options.mountFrom,
       mode: options.uploadMode,
       chunkSize: options.chunkSize,
+      journal: options.journal,
     });
     options.onBlob?.({ digest: blob.digest, size: blob.size, outcome });
   });

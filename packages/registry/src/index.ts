@@ -6,3 +6,5 @@ export * from './concurrency.js';
 export * from './reference.js';
 export * from './auth/index.js';
 export * from './client.js';
+
+export * from './upload-journal.js';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { KitError, sha256Digest, type Descriptor, type ImageIndex, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_LIST_MEDIA_TYPE } from '@modelkit/core';
 import { RegistryError } from './errors.js';
 import { readCapped, readCappedBytes, type Transport } from './transport.js';
+import { uploadKey, type UploadJournal } from './upload-journal.js';
 
 /** Manifests and indexes above this are refused (oras-go's MaxMetadataBytes). */
 export const MAX_MANIFEST_BYTES = 4 << 20;
@@ -23,6 +24,15 @@ export function uploadStrategy(registry: string, size: number, mode: UploadMode 
 }
 
 export type BlobSource = (offset: number) => AsyncIterable<Buffer>;
+
+export interface PushBlobOptions {
+  /** Sibling repositories on the same registry to mount from. */
+  mountFrom?: string[];
+  mode?: UploadMode;
+  chunkSize?: number;
+  /** Keeps chunked upload sessions across processes, so an interrupted push resumes. */
+  journal?: UploadJournal;
+}
 
 /**
  * One repository on a remote registry, as a target: resolve references, read and write manifests
@@ -136,10 +146,10 @@ export class RemoteRepository {
 
   /**
    * Upload a blob unless the registry has it: try a cross-repository mount from `mountFrom`
-   * repositories first, then upload monolithically or in chunks (resuming from the registry's
-   * upload status after a failed chunk).
+   * repositories first, then upload monolithically or in chunks. A chunked upload resumes from the
+   * registry's upload status after a failed chunk, and, with a journal, after the process died.
    */
-  async pushBlob(desc: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource, options: { mountFrom?: string[]; mode?: UploadMode; chunkSize?: number } = {}): Promise<'exists' | 'mounted' | 'uploaded'> {
+  async pushBlob(desc: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource, options: PushBlobOptions = {}): Promise<'exists' | 'mounted' | 'uploaded'> {
     if (await this.blobExists(desc.digest)) return 'exists';
     let location: string | undefined;
     for (const from of options.mountFrom ?? []) {
@@ -156,13 +166,24 @@ export class RemoteRepository {
       location = res.headers.location ? new URL(res.headers.location, res.url).toString() : undefined;
       break; // 202 started an ordinary upload: use it
     }
-    location ??= await this.startUpload();
     const strategy = uploadStrategy(this.registry, desc.size, options.mode, options.chunkSize);
     if (strategy === 'monolithic') {
-      await this.finishUpload(location, desc, () => source(0), desc.size);
-    } else {
-      await this.chunkedUpload(location, desc, source, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+      await this.finishUpload(location ?? (await this.startUpload()), desc, () => source(0), desc.size);
+      return 'uploaded';
     }
+    const journal = options.journal;
+    const key = uploadKey(this.registry, this.name, desc.digest);
+    let offset = 0;
+    const earlier = location ? undefined : await journal?.recall(key);
+    if (earlier) {
+      const status = await this.uploadStatus(earlier).catch(() => undefined); // expired or unknown: start over
+      if (status && status.offset <= desc.size) ({ location, offset } = status);
+    }
+    location ??= await this.startUpload();
+    const remember = journal ? (at: string) => journal.remember(key, at) : undefined;
+    await remember?.(location);
+    await this.chunkedUpload(location, desc, source, options.chunkSize ?? DEFAULT_CHUNK_SIZE, offset, remember);
+    await journal?.forget(key);
     return 'uploaded';
   }
 
@@ -196,8 +217,14 @@ export class RemoteRepository {
   }
 
   /** Sequential PATCH chunks with Content-Range; after a failure, ask where the upload stands and go on. */
-  private async chunkedUpload(location: string, desc: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource, chunkSize: number): Promise<void> {
-    let offset = 0;
+  private async chunkedUpload(
+    location: string,
+    desc: Pick<Descriptor, 'digest' | 'size'>,
+    source: BlobSource,
+    chunkSize: number,
+    offset: number,
+    remember?: (location: string) => Promise<void>,
+  ): Promise<void> {
     let failures = 0;
     while (offset < desc.size) {
       const end = Math.min(offset + chunkSize, desc.size);
@@ -215,6 +242,7 @@ export class RemoteRepository {
         await res.body.dump();
         if (res.headers.location) location = new URL(res.headers.location, res.url).toString();
         offset = end;
+        await remember?.(location);
       } catch (e) {
         if (++failures > 5) throw e;
         const status = await this.uploadStatus(location).catch(() => undefined);

@@ -1,7 +1,8 @@
-import { resolveLocal } from '@modelkit/core';
-import { formatDockerReference, pushModelKit } from '@modelkit/registry';
+import { KitError, resolveLocal } from '@modelkit/core';
+import { join } from 'node:path';
+import { FileUploadJournal, formatDockerReference, pushModelKit, type UploadMode } from '@modelkit/registry';
 import type { Command } from 'commander';
-import { openStore } from '../context.js';
+import { kitHome, openStore } from '../context.js';
 import { info, printJson } from '../output.js';
 import { concurrency, registryClient, withNetworkOptions, type NetworkFlags } from '../remote.js';
 
@@ -15,6 +16,9 @@ export function registerPush(program: Command): void {
       .option('--upload <mode>', 'auto, monolithic or chunked uploads', 'auto')
       .option('--json', 'print the result as JSON'),
   ).action(async (source: string, destination: string | undefined, opts: NetworkFlags & { upload: string; json?: boolean }, command: Command) => {
+    if (!['auto', 'monolithic', 'chunked'].includes(opts.upload)) {
+      throw new KitError('INVALID_ARGUMENT', `--upload ${opts.upload}: use auto, monolithic or chunked`);
+    }
     const store = await openStore(command);
     await resolveLocal(store, source); // fail early, with the local error, if it is not there
     const client = registryClient(command, opts);
@@ -27,7 +31,8 @@ export function registerPush(program: Command): void {
         repository,
         tags,
         concurrency: concurrency(opts),
-        uploadMode: opts.upload as 'auto' | 'monolithic' | 'chunked',
+        uploadMode: opts.upload as UploadMode,
+        journal: new FileUploadJournal(join(kitHome(command), 'uploads')),
         onBlob: (e) => info(`${e.outcome === 'exists' ? 'Exists  ' : e.outcome === 'mounted' ? 'Mounted ' : 'Pushed  '} ${e.digest}`),
       });
       const where = formatDockerReference({ registry: reference.registry, repository: reference.repository });
