@@ -20,7 +20,15 @@ export type KitErrorCode =
   | 'REGISTRY'
   | 'UNAUTHORIZED'
   | 'NETWORK'
-  | 'IO';
+  | 'IO'
+  /** A key file that cannot be read or is not a supported key. */
+  | 'KEY_INVALID'
+  /** A signature or attestation that does not verify, or is missing where one is required. */
+  | 'SIGNATURE_INVALID'
+  /** A ModelKit that breaks a verification policy (signers, licenses). */
+  | 'POLICY_VIOLATION'
+  /** A Kitfile license that is not a valid SPDX expression. */
+  | 'LICENSE_INVALID';
 
 export class KitError extends Error {
   readonly code: KitErrorCode;
@@ -46,6 +54,9 @@ function defaultExitCode(code: KitErrorCode): number {
       return 4;
     case 'NETWORK':
       return 5;
+    case 'SIGNATURE_INVALID':
+    case 'POLICY_VIOLATION':
+      return 6;
     default:
       return 1;
   }
