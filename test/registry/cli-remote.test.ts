@@ -1,35 +1,19 @@
 // The built `kit` against real registries: push, pull, login and logout, with plain, Basic and token auth.
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startRegistry, type RegistryServer } from './harness.js';
+import { EXAMPLE, kitIn, kitOk } from '../kit-cli.js';
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const KIT = join(ROOT, 'packages/cli/dist/main.js');
-const EXAMPLE = join(ROOT, 'examples/sentiment');
 const servers: RegistryServer[] = [];
 afterAll(async () => {
   for (const s of servers) await s.stop().catch(() => {});
 });
 
-function kit(home: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = execFile(process.execPath, [KIT, ...args], { env: { ...process.env, KITOPS_HOME: home, DOCKER_CONFIG: join(home, 'docker') } }, (error, stdout, stderr) =>
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
-
-async function ok(home: string, args: string[], input?: string) {
-  const r = await kit(home, args, input);
-  if (r.code !== 0) throw new Error(`kit ${args.join(' ')} failed (${r.code}): ${r.stderr.split('\n').filter((l) => l.startsWith('Error')).join(' ')}`);
-  return r;
-}
+const kit = kitIn; // short names: these tests read as kit command lines
+const ok = kitOk;
 
 describe('kit push / pull / login against docker-registry', () => {
   it('round-trips through a plain registry and pulls only the model with --filter', async () => {

@@ -14,6 +14,11 @@ import { registerRemove } from './commands/remove.js';
 import { registerTag } from './commands/tag.js';
 import { registerUnpack } from './commands/unpack.js';
 import { registerVersion } from './commands/version.js';
+import { registerKeygen } from './commands/keygen.js';
+import { registerReferrers } from './commands/referrers.js';
+import { registerSbom } from './commands/sbom.js';
+import { registerAttest, registerSign } from './commands/sign.js';
+import { registerVerify } from './commands/verify.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -23,7 +28,7 @@ export function buildProgram(): Command {
     .option('--config <dir>', 'kit home directory (default: $KITOPS_HOME, else $XDG_DATA_HOME/kitops)')
     .exitOverride()
     .showHelpAfterError(false);
-  for (const register of [registerPack, registerUnpack, registerList, registerInspect, registerInfo, registerTag, registerRemove, registerInit, registerDiff, registerVersion, registerPush, registerPull, registerLogin, registerLogout]) {
+  for (const register of [registerPack, registerUnpack, registerList, registerInspect, registerInfo, registerTag, registerRemove, registerInit, registerDiff, registerVersion, registerPush, registerPull, registerLogin, registerLogout, registerSbom, registerReferrers, registerKeygen, registerSign, registerAttest, registerVerify]) {
     register(program);
   }
   program.commands.forEach((c) => c.exitOverride());

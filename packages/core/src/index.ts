@@ -12,3 +12,8 @@ export * from './modelpack/index.js';
 export * from './modelkit/index.js';
 export * from './store/index.js';
 export * from './oci/go-json.js';
+export * from './oci/target.js';
+export * from './referrers/index.js';
+export * from './attest/index.js';
+export * from './sbom/index.js';
+export * from './audit/index.js';

@@ -22,6 +22,7 @@ import { forEachLimit } from './concurrency.js';
 import { RegistryError } from './errors.js';
 import type { RemoteRepository, UploadMode } from './repository.js';
 import type { UploadJournal } from './upload-journal.js';
+import { pullReferrers, pushReferrers } from './referrers.js';
 
 export interface TransferEvent {
   digest: string;
@@ -44,6 +45,8 @@ export interface PushOptions {
   mountFrom?: string[];
   /** Keeps chunked upload sessions so that a push killed mid-blob resumes where it stopped. */
   journal?: UploadJournal;
+  /** Also push what is attached to it locally: SBOMs, signatures, attestations (default true). */
+  referrers?: boolean;
   onBlob?: (event: TransferEvent) => void;
 }
 
@@ -51,7 +54,7 @@ export interface PushOptions {
  * Push a local ModelKit: every blob the registry lacks (concurrently, mounted when a sibling
  * repository has it), then the manifest's exact bytes under each tag.
  */
-export async function pushModelKit(options: PushOptions): Promise<Descriptor> {
+export async function pushModelKit(options: PushOptions): Promise<Descriptor & { referrers: number }> {
   const kit = await resolveLocal(options.store, options.source);
   const blobs = uniqueBlobs([kit.manifest.config, ...kit.manifest.layers]);
   await forEachLimit(blobs, options.concurrency ?? 5, async (blob) => {
@@ -71,7 +74,8 @@ export async function pushModelKit(options: PushOptions): Promise<Descriptor> {
   for (const tag of options.tags.length > 0 ? options.tags : [kit.descriptor.digest]) {
     pushed = await options.repository.pushManifest(tag, kit.manifestBytes, mediaType);
   }
-  return { ...pushed!, artifactType: kit.manifest.artifactType };
+  const referrers = options.referrers === false ? 0 : await pushReferrers(options.store, options.repository, kit.descriptor.digest);
+  return { ...pushed!, artifactType: kit.manifest.artifactType, referrers };
 }
 
 export interface PullOptions {
@@ -86,6 +90,8 @@ export interface PullOptions {
   localRepository?: string;
   /** Also tag it with these local tags. */
   tags?: string[];
+  /** Also bring what the registry has attached to it: SBOMs, signatures, attestations. */
+  referrers?: boolean;
   onBlob?: (event: TransferEvent) => void;
 }
 
@@ -95,6 +101,8 @@ export interface PullResult {
   localRepository: string;
   bytesDownloaded: number;
   layersSkipped: number;
+  /** Referrers brought along (with `referrers`). */
+  referrers: number;
 }
 
 /**
@@ -131,7 +139,8 @@ export async function pullModelKit(options: PullOptions): Promise<PullResult> {
     await forEachLimit(uniqueBlobs(wanted), options.concurrency ?? 5, fetchBlob);
     await store.ingest([bytes], lease, { digest: descriptor.digest, size: descriptor.size });
     const localRepository = await recordPulled(options, { ...descriptor, artifactType: manifest.artifactType });
-    return { descriptor, localRepository, bytesDownloaded, layersSkipped: contents.layers.length - wanted.length };
+    const referrers = options.referrers ? await pullReferrers(store, repository, descriptor.digest) : 0;
+    return { descriptor, localRepository, bytesDownloaded, layersSkipped: contents.layers.length - wanted.length, referrers };
   } finally {
     await lease.release();
   }
@@ -193,10 +202,12 @@ async function pullIndex(options: PullOptions, descriptor: Descriptor, bytes: Bu
   const localRepository = localRepositoryOf(options);
   let bytesDownloaded = 0;
   let layersSkipped = 0;
+  let referrers = 0;
   for (const child of index.manifests) {
     const pulled = await pullModelKit({ ...options, reference: child.digest, localRepository, tags: [] });
     bytesDownloaded += pulled.bytesDownloaded;
     layersSkipped += pulled.layersSkipped;
+    referrers += pulled.referrers;
   }
   const lease = await store.lease();
   try {
@@ -205,7 +216,8 @@ async function pullIndex(options: PullOptions, descriptor: Descriptor, bytes: Bu
   } finally {
     await lease.release();
   }
-  return { descriptor, localRepository, bytesDownloaded, layersSkipped };
+  if (options.referrers) referrers += await pullReferrers(store, repository, descriptor.digest);
+  return { descriptor, localRepository, bytesDownloaded, layersSkipped, referrers };
 }
 
 function localRepositoryOf(options: PullOptions): string {

@@ -8,3 +8,4 @@ export * from './auth/index.js';
 export * from './client.js';
 
 export * from './upload-journal.js';
+export * from './referrers.js';

@@ -1,5 +1,19 @@
-import { KitError, pack, parseCompression, type PackOptions } from '@modelkit/core';
-import { packToRegistry, parseDockerReference } from '@modelkit/registry';
+import {
+  attachLocal,
+  KitError,
+  localTarget,
+  modelKitSbom,
+  pack,
+  parseCompression,
+  SBOM_MEDIA_TYPES,
+  type ArtifactPayload,
+  type Descriptor,
+  type PackOptions,
+  type ReadTarget,
+  type SbomFormat,
+} from '@modelkit/core';
+import { attachRemote, packToRegistry, parseDockerReference, remoteTarget } from '@modelkit/registry';
+import { parseSbomFormat, warnLicenseProblems } from './sbom.js';
 import type { Command } from 'commander';
 import { openStore } from '../context.js';
 import { info, printJson } from '../output.js';
@@ -17,6 +31,7 @@ export function registerPack(program: Command): void {
     .option('--layer-format <format>', 'tar, or raw for single-file layers')
     .option('--use-model-pack', 'write the CNCF ModelPack format')
     .option('--push', 'stream the ModelKit straight to the registry named by -t, with no local copy')
+    .option('--sbom [format]', 'also attach an SBOM (cyclonedx or spdx) as a referrer')
     .option('--json', 'print the result as JSON'))
     .action(async (directory: string, opts, command: Command) => {
       const store = await openStore(command);
@@ -36,11 +51,13 @@ export function registerPack(program: Command): void {
         },
         onProgress: progress?.update,
       };
+      const sbomFormat = opts.sbom === undefined ? undefined : parseSbomFormat(opts.sbom === true ? 'cyclonedx' : opts.sbom);
       if (opts.push) {
-        await packAndPush(options, opts, command);
+        await packAndPush(options, { ...opts, sbomFormat }, command);
         return;
       }
       const result = await pack(options);
+      if (sbomFormat) await attachSbom(localTarget(store), result.descriptor, (d, p) => attachLocal(store, d, p), sbomFormat);
       if (opts.json) {
         printJson({ digest: result.descriptor.digest, size: result.descriptor.size, references: result.references.map((r) => `${r.registry}/${r.repository}:${r.tag}`), manifest: result.manifest });
         return;
@@ -51,7 +68,7 @@ export function registerPack(program: Command): void {
 }
 
 /** pack --push: every -t must name one repository; blobs go straight into registry uploads. */
-async function packAndPush(options: PackOptions, opts: NetworkFlags & { json?: boolean }, command: Command): Promise<void> {
+async function packAndPush(options: PackOptions, opts: NetworkFlags & { json?: boolean; sbomFormat?: SbomFormat }, command: Command): Promise<void> {
   const refs = (options.tags ?? []).map((t) => parseDockerReference(t));
   if (refs.length === 0) throw new KitError('INVALID_ARGUMENT', 'pack --push needs -t registry/repository:tag to know where to push');
   const name = `${refs[0]!.registry}/${refs[0]!.repository}`;
@@ -59,11 +76,21 @@ async function packAndPush(options: PackOptions, opts: NetworkFlags & { json?: b
   const tags = refs.flatMap((r) => [r.tag ?? 'latest', ...r.extraTags]);
   const client = registryClient(command, opts);
   try {
-    const built = await packToRegistry({ ...options, repository: client.repository(refs[0]!).repository, tags });
+    const repository = client.repository(refs[0]!).repository;
+    const built = await packToRegistry({ ...options, repository, tags });
+    if (opts.sbomFormat) await attachSbom(remoteTarget(repository), built.descriptor, (d, p) => attachRemote(repository, d, p), opts.sbomFormat);
     if (opts.json) printJson({ digest: built.descriptor.digest, size: built.descriptor.size, references: tags.map((t) => `${name}:${t}`), manifest: built.manifest });
     else info(`Model pushed: ${name}@${built.descriptor.digest}`);
     process.stdout.write(`${built.descriptor.digest}\n`);
   } finally {
     await client.close();
   }
+}
+
+/** pack --sbom: describe what was just packed and attach the SBOM beside it. */
+async function attachSbom(target: ReadTarget, subject: Descriptor, attach: (subject: Descriptor, payload: ArtifactPayload) => Promise<Descriptor>, format: SbomFormat): Promise<void> {
+  const { sbom } = await modelKitSbom(target, subject.digest, subject.digest, format);
+  warnLicenseProblems(sbom.problems);
+  const referrer = await attach(subject, { artifactType: SBOM_MEDIA_TYPES[format], bytes: sbom.bytes, title: `sbom.${format}.json` });
+  info(`Attached ${format} SBOM: ${referrer.digest}`);
 }

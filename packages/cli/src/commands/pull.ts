@@ -12,8 +12,9 @@ export function registerPull(program: Command): void {
       .description('Pull a ModelKit from a registry into the local store (resumable, verified)')
       .argument('<reference>', 'registry/repository:tag or @digest')
       .option('-f, --filter <filter...>', 'only these parts: TYPE[,TYPE][:NAME[,NAME]] (the config is always pulled)')
+      .option('--referrers', 'also bring what is attached to it: SBOMs, signatures, attestations')
       .option('--json', 'print the result as JSON'),
-  ).action(async (input: string, opts: NetworkFlags & { filter?: string[]; json?: boolean }, command: Command) => {
+  ).action(async (input: string, opts: NetworkFlags & { filter?: string[]; referrers?: boolean; json?: boolean }, command: Command) => {
     const store = await openStore(command);
     const filters: UnpackFilter[] = (opts.filter ?? []).map(parseFilter);
     const client = registryClient(command, opts);
@@ -25,11 +26,12 @@ export function registerPull(program: Command): void {
         reference: target,
         filters,
         concurrency: concurrency(opts),
+        referrers: opts.referrers,
         localRepository: `${reference.registry}/${reference.repository}`,
         onBlob: (e) => info(`${e.outcome === 'cached' ? 'Cached    ' : 'Downloaded'} ${e.digest}`),
       });
       if (opts.json) printJson(result);
-      else info(`Pulled ${result.localRepository}@${result.descriptor.digest} (${result.bytesDownloaded} bytes downloaded${result.layersSkipped ? `, ${result.layersSkipped} layer(s) left out by filters` : ''})`);
+      else info(`Pulled ${result.localRepository}@${result.descriptor.digest} (${result.bytesDownloaded} bytes downloaded${result.layersSkipped ? `, ${result.layersSkipped} layer(s) left out by filters` : ''}${opts.referrers ? `, ${result.referrers} referrer(s)` : ''})`);
     } finally {
       await client.close();
     }

@@ -14,8 +14,9 @@ export function registerPush(program: Command): void {
       .argument('<source>', 'local ModelKit, registry/repository:tag')
       .argument('[destination]', 'push there instead, registry/repository:tag[,tag2]')
       .option('--upload <mode>', 'auto, monolithic or chunked uploads', 'auto')
+      .option('--no-referrers', 'leave out what is attached to it locally (SBOMs, signatures, attestations)')
       .option('--json', 'print the result as JSON'),
-  ).action(async (source: string, destination: string | undefined, opts: NetworkFlags & { upload: string; json?: boolean }, command: Command) => {
+  ).action(async (source: string, destination: string | undefined, opts: NetworkFlags & { upload: string; referrers: boolean; json?: boolean }, command: Command) => {
     if (!['auto', 'monolithic', 'chunked'].includes(opts.upload)) {
       throw new KitError('INVALID_ARGUMENT', `--upload ${opts.upload}: use auto, monolithic or chunked`);
     }
@@ -32,12 +33,13 @@ export function registerPush(program: Command): void {
         tags,
         concurrency: concurrency(opts),
         uploadMode: opts.upload as UploadMode,
+        referrers: opts.referrers,
         journal: new FileUploadJournal(join(kitHome(command), 'uploads')),
         onBlob: (e) => info(`${e.outcome === 'exists' ? 'Exists  ' : e.outcome === 'mounted' ? 'Mounted ' : 'Pushed  '} ${e.digest}`),
       });
       const where = formatDockerReference({ registry: reference.registry, repository: reference.repository });
-      if (opts.json) printJson({ digest: pushed.digest, repository: where, tags });
-      else info(`Pushed ${where}@${pushed.digest}${tags.length ? ` (tags: ${tags.join(', ')})` : ''}`);
+      if (opts.json) printJson({ digest: pushed.digest, repository: where, tags, referrers: pushed.referrers });
+      else info(`Pushed ${where}@${pushed.digest}${tags.length ? ` (tags: ${tags.join(', ')})` : ''}${pushed.referrers ? `, ${pushed.referrers} referrer(s)` : ''}`);
     } finally {
       await client.close();
     }

@@ -12,6 +12,8 @@ import { INDEX_SUFFIX, kitopsHome, repositoryFileStem, repositoryNameFromStem, s
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const REF_NAME = 'org.opencontainers.image.ref.name';
+/** Referrers by subject digest: the store's answer to the registry referrers API. */
+const REFERRERS_FILE = 'referrers.json';
 /** Manifests and configs are small; anything bigger read into memory is a corrupt or hostile store. */
 const MAX_JSON_BLOB = 16 << 20;
 
@@ -260,15 +262,54 @@ export class LocalStore {
       }
       for (const m of state.manifests) if (!tagged.has(m.digest)) manifests.push(manifestEntry(m));
     }
+    // Listed too, so OCI-layout tools that build referrers from index.json (oras) find them.
+    for (const list of Object.values(await this.readReferrers())) for (const r of list) manifests.push(manifestEntry(r));
     await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+  }
+
+  // ---- referrers ----
+
+  private async readReferrers(): Promise<Record<string, Descriptor[]>> {
+    return (await readJson<Record<string, Descriptor[]>>(join(this.root, REFERRERS_FILE))) ?? {};
+  }
+
+  private async writeReferrers(all: Record<string, Descriptor[]>): Promise<void> {
+    const kept = Object.entries(all).filter(([, list]) => list.length > 0);
+    if (kept.length === 0) await rm(join(this.root, REFERRERS_FILE), { force: true });
+    else await writeFileAtomic(join(this.root, REFERRERS_FILE), JSON.stringify(sortKeys(Object.fromEntries(kept))));
+  }
+
+  /**
+   * Record a stored manifest as a referrer of `subject` (an SBOM, a signature, an attestation).
+   * Its blobs must already be in the store; it lives as long as its subject does.
+   */
+  async addReferrer(subject: string, referrer: Descriptor): Promise<void> {
+    await this.locked(async () => {
+      const all = await this.readReferrers();
+      const list = all[subject] ?? [];
+      if (list.some((r) => r.digest === referrer.digest)) return;
+      const entry = manifestEntry(referrer);
+      if (referrer.annotations && Object.keys(referrer.annotations).length > 0) entry.annotations = referrer.annotations;
+      all[subject] = [...list, entry];
+      await this.writeReferrers(all);
+      await this.writeSharedIndex();
+    });
+  }
+
+  /** Manifests stored as referrers of `subject`, optionally only those of one artifact type. */
+  async referrers(subject: string, artifactType?: string): Promise<Descriptor[]> {
+    const list = (await this.readReferrers())[subject] ?? [];
+    return artifactType ? list.filter((r) => r.artifactType === artifactType) : list;
   }
 
   /** Every blob digest some manifest in some repository needs, plus those pinned by live leases. */
   private async liveDigests(): Promise<Set<string>> {
     const live = new Set<string>();
+    const referrers = await this.readReferrers();
     const visit = async (desc: Descriptor): Promise<void> => {
       if (live.has(desc.digest)) return;
       live.add(desc.digest);
+      for (const r of referrers[desc.digest] ?? []) await visit(r);
       if (desc.mediaType !== OCI_MANIFEST && desc.mediaType !== OCI_INDEX) return;
       let parsed: Manifest & ImageIndex;
       try {
@@ -313,6 +354,12 @@ export class LocalStore {
     return this.locked(async () => {
       const live = await this.liveDigests();
       const result: GcResult = { removedBlobs: 0, freedBytes: 0 };
+      const referrers = await this.readReferrers();
+      const pruned = Object.fromEntries(Object.entries(referrers).filter(([subject]) => live.has(subject)));
+      if (Object.keys(pruned).length !== Object.keys(referrers).length) {
+        await this.writeReferrers(pruned);
+        await this.writeSharedIndex();
+      }
       const blobDir = join(this.root, 'blobs', 'sha256');
       for (const hex of await readdir(blobDir)) {
         if (live.has(`sha256:${hex}`)) continue;

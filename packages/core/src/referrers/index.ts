@@ -1,0 +1,2 @@
+export * from './artifact.js';
+export * from './local.js';
