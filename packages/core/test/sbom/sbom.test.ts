@@ -178,13 +178,8 @@ describe('CycloneDX 1.6', () => {
     expectSchemaValid('cyclonedx', result.doc);
     expect(result.sbom.mediaType).toBe(SBOM_MEDIA_TYPES.cyclonedx);
     expect(result.doc).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1 });
-    try {
-      expect(await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(result.sbom.bytes.toString('utf8'))).toBeNull();
-    } catch (e) {
-      // The library's validator needs its optional peer ajv-formats-draft2019, which is not installed;
-      // the official-schema check above (same schema, our ajv) stands in for it.
-      expect(e).toBeInstanceOf(Validation.MissingOptionalDependencyError);
-    }
+    // The CycloneDX library's own strict validator, with its own copy of the schemas, as an independent reader.
+    expect(await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(result.sbom.bytes.toString('utf8'))).toBeNull();
   });
 
   it('describes the ModelKit itself: name, tag, digest, purl, authors, license', () => {
