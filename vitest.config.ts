@@ -6,6 +6,7 @@ export default defineConfig({
     alias: {
       '@modelkit/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
       '@modelkit/registry': fileURLToPath(new URL('./packages/registry/src/index.ts', import.meta.url)),
+      '@modelkit/runner': fileURLToPath(new URL('./packages/runner/src/index.ts', import.meta.url)),
     },
   },
   test: {
