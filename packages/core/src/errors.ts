@@ -28,7 +28,9 @@ export type KitErrorCode =
   /** A ModelKit that breaks a verification policy (signers, licenses). */
   | 'POLICY_VIOLATION'
   /** A Kitfile license that is not a valid SPDX expression. */
-  | 'LICENSE_INVALID';
+  | 'LICENSE_INVALID'
+  /** A `kit run` that ended in failed, failed_setup, cancelled or timed_out. */
+  | 'RUN_FAILED';
 
 export class KitError extends Error {
   readonly code: KitErrorCode;

@@ -1,1 +1,10 @@
-export {};
+export * from './hosts/host.js';
+export * from './hosts/local.js';
+export * from './gpu/index.js';
+export * from './runfile/index.js';
+export * from './state.js';
+export * from './engine.js';
+export * from './materialize.js';
+export * from './outputs.js';
+export * from './provenance.js';
+export * from './runfile-in-kit.js';

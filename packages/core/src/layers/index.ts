@@ -10,3 +10,4 @@ export * from './tar-header.js';
 export * from './tar-writer.js';
 export * from './tar-extract.js';
 export * from './compression.js';
+export * from './tar-reader.js';

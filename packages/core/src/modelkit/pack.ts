@@ -15,7 +15,7 @@ import type { Descriptor, Manifest } from '../oci/types.js';
 import { parseReference, type Reference } from '../reference/reference.js';
 import type { LocalStore } from '../store/local-store.js';
 import { sha256Digest } from '../oci/digest.js';
-import { isModelReferencePath, planLayers, type PlannedLayer } from './layer-plan.js';
+import { cleanLayerPath, isModelReferencePath, planLayers, type PlannedLayer } from './layer-plan.js';
 import { resolveModelReferences } from './model-ref.js';
 import { manifestToJson } from './manifest-json.js';
 import { goJsonStringify } from '../oci/go-json.js';
@@ -59,6 +59,20 @@ export interface PackOptions {
   onLayer?: (info: { kind: string; path: string; digest: string; size: number }) => void;
   /** Bytes of the current layer read so far, for progress bars on long packs. */
   onProgress?: (progress: TransferProgress) => void;
+  /**
+   * Layers already stored (by digest) to use as they are for the Kitfile entries they match by
+   * kind and path, without reading files: a run's output kit reuses its input's code and data.
+   */
+  reuse?: ReusedLayer[];
+}
+
+/** An existing layer standing in for one Kitfile entry. */
+export interface ReusedLayer {
+  kind: string;
+  path: string;
+  descriptor: Descriptor;
+  /** Digest of the uncompressed content (the descriptor's digest when stored uncompressed). */
+  diffId?: string;
 }
 
 export interface PackResult {
@@ -125,7 +139,9 @@ export async function buildModelKit(options: PackOptions, sink: BlobSink): Promi
   }
   await resolveModelReferences(options.store, kitfile, options.tags ?? []);
   const planned = planLayers(kitfile);
-  await checkLayerPaths(contextDir, planned);
+  const reused = new Map((options.reuse ?? []).map((r) => [`${r.kind}:${cleanLayerPath(r.path)}`, r]));
+  const reusedFor = (layer: PlannedLayer) => reused.get(`${layer.kind}:${layer.path}`);
+  await checkLayerPaths(contextDir, planned.filter((l) => !reusedFor(l)));
   const ignore = await IgnoreMatcher.fromContext(contextDir);
   const allPaths = planned.map((l) => l.path);
   const created = createdTimestamp(options.sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH);
@@ -133,6 +149,15 @@ export async function buildModelKit(options: PackOptions, sink: BlobSink): Promi
   const layers: Descriptor[] = [];
   const diffIds: string[] = [];
   for (const layer of planned) {
+    const reuse = reusedFor(layer);
+    if (reuse) {
+      layer.element.digest = reuse.descriptor.digest;
+      layer.element.diffId = reuse.diffId ?? reuse.descriptor.digest;
+      diffIds.push(layer.element.diffId);
+      layers.push(reuse.descriptor);
+      options.onLayer?.({ kind: layer.kind, path: layer.path, digest: reuse.descriptor.digest, size: reuse.descriptor.size });
+      continue;
+    }
     const layerFormat = await chooseLayerFormat(contextDir, layer, format, options.layerFormat);
     const layerCompression = layer.kind === 'mcpserver' ? 'none' : compression;
     const mediaType = layerMediaType(layer.kind, { format, layerFormat, compression: layerCompression });

@@ -51,6 +51,8 @@ export interface ExecutionHost {
    * naming the busy GPU. The returned function releases them.
    */
   reserveGpus(uuids: string[], runId: string): Promise<() => Promise<void>>;
+  /** GPUs other runs hold now, so selection can skip them instead of failing at reservation. */
+  reservedGpus?(): Promise<Set<string>>;
   createWorkspace(runId: string): Promise<Workspace>;
   /** Extract an uncompressed tar stream into `dir` (inside the workspace), refusing unsafe entries. */
   extractTar(tar: AsyncIterable<Buffer>, dir: string): Promise<void>;

@@ -1,0 +1,130 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KitError, loadPrivateKey, pack, resolveLocal, type LocalStore } from '@modelkit/core';
+import { parseDockerReference, pullModelKit, pushModelKit } from '@modelkit/registry';
+import { LocalHost, runModelKit, RunStore, type ExecutionHost, type RunState } from '@modelkit/runner';
+import type { Command } from 'commander';
+import { kitHome, openStore } from '../context.js';
+import { info, printJson } from '../output.js';
+import { registryClient, withNetworkOptions, type NetworkFlags } from '../remote.js';
+
+interface RunFlags extends Omit<NetworkFlags, 'key'> {
+  backend: string;
+  host?: string;
+  sshKey?: string;
+  sshKnownHosts?: string;
+  gpus?: string;
+  tag?: string[];
+  push?: boolean;
+  key?: string;
+  keepWorkspace?: boolean;
+  json?: boolean;
+}
+
+export function runStore(command: Command): RunStore {
+  return new RunStore(join(kitHome(command), 'runs'));
+}
+
+async function openHost(command: Command, opts: RunFlags): Promise<ExecutionHost> {
+  if (opts.backend === 'local') return new LocalHost({ runsDir: join(kitHome(command), 'runs'), gpuLockDir: join(kitHome(command), 'gpu-locks') });
+  if (opts.backend === 'ssh') {
+    if (!opts.host) throw new KitError('INVALID_ARGUMENT', '--backend ssh needs --host user@host[:port]');
+    throw new KitError('INVALID_ARGUMENT', '--backend ssh is not available in this build yet: use --backend local');
+  }
+  throw new KitError('INVALID_ARGUMENT', `--backend ${opts.backend}: use local or ssh`);
+}
+
+/** A directory is packed first; a reference is used from the store, or pulled when it is not there. */
+async function resolveInput(store: LocalStore, input: string, command: Command, opts: RunFlags) {
+  if ((await stat(input).catch(() => undefined))?.isDirectory()) {
+    const packed = await pack({ store, contextDir: input });
+    return { reference: 'localhost/_', descriptor: packed.descriptor };
+  }
+  try {
+    const kit = await resolveLocal(store, input);
+    return { reference: `${kit.reference.registry}/${kit.reference.repository}`, descriptor: kit.descriptor };
+  } catch (e) {
+    if (!(e instanceof KitError && e.code === 'NOT_FOUND')) throw e;
+  }
+  const client = registryClient(command, opts);
+  try {
+    const { repository, reference, target } = client.repository(input);
+    const localRepository = `${reference.registry}/${reference.repository}`;
+    const pulled = await pullModelKit({ store, repository, reference: target, localRepository });
+    return { reference: localRepository, descriptor: pulled.descriptor };
+  } finally {
+    await client.close();
+  }
+}
+
+export function registerRun(program: Command): void {
+  withNetworkOptions(
+    program
+      .command('run')
+      .description("Run a ModelKit's packaged training (kitrun.yaml) and pack the outputs as a new ModelKit with provenance")
+      .argument('<input>', 'ModelKit reference, or a directory to pack first')
+      .option('--backend <backend>', 'local or ssh', 'local')
+      .option('--host <user@host[:port]>', 'the SSH host (with --backend ssh)')
+      .option('--ssh-key <file>', 'SSH private key (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, or the agent)')
+      .option('--ssh-known-hosts <file>', 'known_hosts to check the host key against (default ~/.ssh/known_hosts)')
+      .option('--gpus <spec>', 'GPUs to use, overriding the run file (dstack grammar: A100:80GB:2, 24GB.., 1..2)')
+      .option('-t, --tag <reference...>', 'tag the output ModelKit')
+      .option('--push', 'push the output (and its provenance) to the registry named by -t')
+      .option('--key <file>', 'sign the provenance with this private key')
+      .option('--keep-workspace', 'leave the run directory on the host')
+      .option('--json', 'print the final run state as JSON'),
+    { clientCertFlags: false },
+  ).action(async (input: string, opts: RunFlags, command: Command) => {
+    const store = await openStore(command);
+    const key = opts.key ? await loadPrivateKey(opts.key) : undefined;
+    const tags = opts.tag ?? [];
+    if (opts.push && tags.length === 0) throw new KitError('INVALID_ARGUMENT', '--push needs -t registry/repository:tag for the output');
+    const host = await openHost(command, opts);
+    const abort = new AbortController();
+    const cancel = () => abort.abort();
+    process.on('SIGINT', cancel);
+    process.on('SIGTERM', cancel);
+    let state: RunState;
+    let shown = '';
+    try {
+      state = await runModelKit({
+        store,
+        runs: runStore(command),
+        host,
+        input,
+        resolveInput: () => resolveInput(store, input, command, opts),
+        gpus: opts.gpus,
+        tags,
+        key,
+        signal: abort.signal,
+        keepWorkspace: opts.keepWorkspace,
+        onLog: (chunk) => process.stdout.write(chunk),
+        onStatus: (s) => {
+          const line = `Run ${s.id}: ${s.status}${s.terminationReason ? ` (${s.terminationReason})` : ''}`;
+          if (line !== shown) info((shown = line));
+        },
+        push: opts.push ? (output) => pushOutput(command, opts, output.references.map((r) => `${r.registry}/${r.repository}:${r.tag}`)) : undefined,
+      });
+    } finally {
+      process.off('SIGINT', cancel);
+      process.off('SIGTERM', cancel);
+      await host.close();
+    }
+    if (opts.json) printJson(state);
+    if (state.status !== 'succeeded') throw new KitError('RUN_FAILED', `run ${state.id} ${state.status} (${state.terminationReason}): see \`kit runs logs ${state.id}\``);
+    info(`Output: ${state.output!.digest}${state.output!.references.length ? ` (${state.output!.references.join(', ')})` : ''}`);
+  });
+}
+
+async function pushOutput(command: Command, opts: RunFlags, references: string[]): Promise<void> {
+  const store = await openStore(command);
+  const client = registryClient(command, opts);
+  try {
+    const first = parseDockerReference(references[0]!);
+    const { repository } = client.repository(first);
+    const tags = references.map((r) => parseDockerReference(r)).filter((r) => r.registry === first.registry && r.repository === first.repository).map((r) => r.tag ?? 'latest');
+    await pushModelKit({ store, source: references[0]!, repository, tags });
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,74 @@
+import { open, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KitError } from '@modelkit/core';
+import { alive, FINISHED, type RunStore } from '@modelkit/runner';
+import type { Command } from 'commander';
+import { info, printJson, table } from '../output.js';
+import { runStore } from './run.js';
+
+export function registerRuns(program: Command): void {
+  const runs = program.command('runs').description('Runs of `kit run`: list them, read their logs, cancel them');
+  runs
+    .command('list')
+    .description('Every run, newest first, with its state')
+    .option('--json', 'print them as JSON')
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      const states = await runStore(command).list();
+      if (opts.json) return printJson(states);
+      const rows = states.map((s) => [s.id, s.status, s.terminationReason ?? '', s.input, s.output?.digest.slice(0, 19) ?? '', s.createdAt]);
+      process.stdout.write(table(['RUN', 'STATUS', 'REASON', 'INPUT', 'OUTPUT', 'CREATED'], rows));
+    });
+  runs
+    .command('logs')
+    .description("Print a run's log (what setup and run printed)")
+    .argument('<id>', 'run id')
+    .option('-f, --follow', 'keep printing until the run finishes')
+    .action(async (id: string, opts: { follow?: boolean }, command: Command) => {
+      const store = runStore(command);
+      await store.read(id);
+      await followLog(store, id, !!opts.follow);
+    });
+  runs
+    .command('cancel')
+    .description('Cancel a run: its whole process group is stopped, locally or on the remote host')
+    .argument('<id>', 'run id')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const store = runStore(command);
+      const state = await store.settleOrphan(await store.read(id));
+      if (FINISHED.has(state.status)) throw new KitError('INVALID_ARGUMENT', `run ${id} has already finished (${state.status})`);
+      process.kill(state.pid, 'SIGTERM');
+      for (let i = 0; i < 600; i++) {
+        const now = await store.read(id);
+        if (FINISHED.has(now.status) || !alive(now.pid)) {
+          info(`Run ${id}: ${(await store.settleOrphan(now)).status}`);
+          return;
+        }
+        await sleep(100);
+      }
+      throw new KitError('RUN_FAILED', `run ${id} did not stop within a minute of SIGTERM to pid ${state.pid}`);
+    });
+}
+
+/** Print the log from the start; with follow, poll for more until the run has finished. */
+async function followLog(store: RunStore, id: string, follow: boolean): Promise<void> {
+  const path = store.logPath(id);
+  let offset = 0;
+  for (;;) {
+    const size = (await stat(path).catch(() => undefined))?.size ?? 0;
+    if (size > offset) {
+      const handle = await open(path, 'r');
+      try {
+        const buffer = Buffer.alloc(size - offset);
+        await handle.read(buffer, 0, buffer.length, offset);
+        process.stdout.write(buffer);
+        offset = size;
+      } finally {
+        await handle.close();
+      }
+    }
+    if (!follow) return;
+    const state = await store.settleOrphan(await store.read(id));
+    if (FINISHED.has(state.status) && ((await stat(path).catch(() => undefined))?.size ?? 0) === offset) return;
+    await sleep(200);
+  }
+}

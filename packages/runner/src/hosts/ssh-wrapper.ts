@@ -1,0 +1,135 @@
+import { KitError } from '@modelkit/core';
+import { shellCommand, shellQuote } from './shell-quote.js';
+
+/**
+ * The remote side of a step. Each script here is constant text run as `bash -c SCRIPT name ARGS…`,
+ * so paths and values only ever travel as quoted arguments (or on stdin), never spliced into code.
+ *
+ * Files of step STEP in the workspace root: STEP.sh (the script), STEP.env (exports, 0600),
+ * STEP.pid (the wrapper), STEP.pgid (the step's process group), STEP.log (stdout+stderr) and, once
+ * the group is gone, STEP.exit (exit code, or 128+signal). Steps do not depend on the SSH session:
+ * ssh2 channel signals and closes were seen to leave remote processes running (runner.md §6).
+ */
+
+export const WRAPPER_NAME = '.kit-step-wrapper.sh';
+
+/**
+ * Runs detached (setsid nohup) so that a dropped connection neither kills nor loses the step.
+ * Args: ROOT STEP INPUTS RUN_ID LOCK_ROOT GRACE_TICKS (tenths of a second).
+ */
+export const WRAPPER_SCRIPT = `# kit runner step wrapper: see ssh-wrapper.ts
+set -u
+root=$1 step=$2 inputs=$3 run=$4 locks=$5 ticks=$6
+base=$root/$step
+publish() { printf '%s\\n' "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"; }
+
+# Let the run's GPU locks name this process: a lock is broken only after its wrapper is gone (and
+# a minute has passed, so that the gap between two steps of one run does not free the GPUs).
+mark_locks() {
+  [ -d "$locks" ] || return 0
+  {
+    command -v flock >/dev/null 2>&1 && flock -w 30 9
+    for d in "$locks"/*/; do
+      [ -f "$d/owner" ] && [ "$(sed -n 1p "$d/owner")" = "$run" ] && publish "\${d}owner" "$run
+$$"
+    done
+  } 9>>"$locks/.lock"
+}
+
+publish "$base.pid" "$$"
+mark_locks
+# An asynchronous child of a non-interactive shell is not a group leader, so setsid(1) does not
+# fork: $! is the step, which leads its own session and process group. It records that group
+# before running anything, then reads the env file and runs the script from the inputs directory.
+setsid bash -c 'publish() { printf "%s\\n" "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"; }
+publish "$1.pgid" "$$" || exit 125
+. "$1.env" && cd "$2" && exec bash -e "$1.sh"' kit-step "$base" "$inputs" >> "$base.log" 2>&1 < /dev/null &
+pid=$!
+wait "$pid"
+rc=$?
+
+# What the step left behind in its group (daemons, stray children) ends with it.
+if kill -0 -- "-$pid" 2>/dev/null; then
+  kill -TERM -- "-$pid" 2>/dev/null
+  i=0
+  while kill -0 -- "-$pid" 2>/dev/null && [ "$i" -lt "$ticks" ]; do sleep 0.1; i=$((i + 1)); done
+  kill -KILL -- "-$pid" 2>/dev/null
+fi
+mark_locks
+publish "$base.exit" "$rc"
+`;
+
+/** Write stdin to a file atomically, readable by the owner only. Args: PATH. */
+const WRITE_FILE = `umask 077 && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"`;
+
+/** Start the wrapper and wait until the step has its process group. Args as WRAPPER_SCRIPT. */
+const LAUNCH = `set -u
+base=$1/$2
+rm -f "$base.exit" "$base.pgid" "$base.pid" && : > "$base.log" || exit 1
+setsid nohup bash "$1/${WRAPPER_NAME}" "$@" < /dev/null > /dev/null 2>&1 &
+i=0
+while [ ! -s "$base.pgid" ] && [ ! -e "$base.exit" ]; do
+  i=$((i + 1))
+  if [ "$i" -gt 400 ]; then echo "the step wrapper did not start within 20 s" >&2; exit 1; fi
+  sleep 0.05
+done
+printf '%s\\n' "$!"`;
+
+/**
+ * Stream the log from byte OFFSET until the wrapper has exited and the log is drained (GNU tail
+ * reads to the end once --pid is gone). Args: BASE OFFSET.
+ */
+const TAIL = `exec tail -c "+$(($2 + 1))" -s 0.2 -f --pid="$(cat "$1.pid")" "$1.log"`;
+
+/** "exit CODE LOG_BYTES", "running" or "lost" (the wrapper died without an exit file). Args: BASE. */
+const STATUS = `if [ -e "$1.exit" ]; then printf 'exit %s %s\\n' "$(cat "$1.exit")" "$(wc -c < "$1.log")"
+elif [ -e "$1.pid" ] && kill -0 "$(cat "$1.pid")" 2>/dev/null; then echo running
+else echo lost; fi`;
+
+/** SIGTERM the step's group, SIGKILL what is left after the grace period. Args: BASE GRACE_TICKS. */
+const CANCEL = `[ -e "$1.exit" ] && exit 0
+pg=$(cat "$1.pgid" 2>/dev/null) && [ -n "$pg" ] || exit 0
+kill -TERM -- "-$pg" 2>/dev/null || exit 0
+i=0
+while kill -0 -- "-$pg" 2>/dev/null && [ "$i" -lt "$2" ]; do sleep 0.1; i=$((i + 1)); done
+kill -KILL -- "-$pg" 2>/dev/null
+exit 0`;
+
+function bash(script: string, name: string, args: Array<string | number>): string {
+  return shellCommand(['bash', '-c', script, name, ...args.map(String)]);
+}
+
+export interface StepPaths {
+  root: string;
+  inputs: string;
+  step: 'setup' | 'run';
+}
+
+export function stepBase(paths: Pick<StepPaths, 'root' | 'step'>): string {
+  return `${paths.root}/${paths.step}`;
+}
+
+export const commands = {
+  writeFile: (path: string) => bash(WRITE_FILE, 'kit-write', [path]),
+  launch: (p: StepPaths, runId: string, lockRoot: string, graceTicks: number) => bash(LAUNCH, 'kit-launch', [p.root, p.step, p.inputs, runId, lockRoot, graceTicks]),
+  tail: (base: string, offset: number) => bash(TAIL, 'kit-tail', [base, offset]),
+  status: (base: string) => bash(STATUS, 'kit-status', [base]),
+  cancel: (base: string, graceTicks: number) => bash(CANCEL, 'kit-cancel', [base, graceTicks]),
+};
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The env file the step sources: sshd drops client-sent variables unless AcceptEnv allows them,
+ * and a command line would show values to every user of the host (ps), so they travel as a file.
+ */
+export function envFileText(env: Record<string, string>): string {
+  const lines = ['# written by the kit runner; sourced by the step wrapper'];
+  for (const [name, value] of Object.entries(env)) {
+    if (!ENV_NAME.test(name)) throw new KitError('INVALID_ARGUMENT', `environment variable name ${JSON.stringify(name)} is not a valid shell name`);
+    // Named without the value: the value may be a secret.
+    if (value.includes('\0')) throw new KitError('INVALID_ARGUMENT', `environment variable ${name} contains a NUL byte`);
+    lines.push(`export ${name}=${shellQuote(value)}`);
+  }
+  return lines.join('\n') + '\n';
+}

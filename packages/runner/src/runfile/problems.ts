@@ -1,0 +1,69 @@
+/**
+ * How run-file problems are reported: one line each, `file:line:col: field: what is wrong; what to
+ * write instead`, all of a file's problems in one KitError so a user fixes them in one pass (the
+ * Kitfile parser in @modelkit/core does the same; its helpers are internal to core).
+ */
+import { KitError } from '@modelkit/core';
+
+/** 1-based line and column in the run file's text. */
+export interface SourcePos {
+  line: number;
+  col: number;
+}
+
+export interface Problem {
+  pos: SourcePos;
+  message: string;
+}
+
+/** The error a grammar parser (GPU spec, duration, size, range) throws: `where: message`. */
+export function invalid(where: string, message: string): KitError {
+  return new KitError('INVALID_ARGUMENT', `${where}: ${message}`);
+}
+
+/** Problems in source order, duplicates dropped, as one INVALID_ARGUMENT error. */
+export function problemsError(file: string, problems: Problem[]): KitError {
+  const sorted = [...problems].sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
+  const lines = sorted.map((p) => `${file}:${p.pos.line}:${p.pos.col}: ${p.message}`);
+  return new KitError('INVALID_ARGUMENT', [...new Set(lines)].join('\n'));
+}
+
+/** `outputs.files.0` style segments -> `outputs.files[0]`. */
+export function fieldPath(parent: string, child: string | number): string {
+  if (typeof child === 'number') return `${parent}[${child}]`;
+  return parent ? `${parent}.${child}` : child;
+}
+
+/** A string for messages: quoted, and cut short when long. */
+export function quote(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+}
+
+/**
+ * The allowed key a typo most likely meant, if any is close: compared lower-case with `-` as `_`,
+ * so `maxDuration`, `max-duration` and `maxduration` all find `max_duration`.
+ */
+export function closestKey(word: string, allowed: readonly string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/-/g, '_');
+  const w = norm(word);
+  let best: string | undefined;
+  // Short words allow one edit, longer ones two: "rn" -> "run", but "x" matches nothing.
+  let bestDist = w.length <= 4 ? 2 : 3;
+  for (const key of allowed) {
+    const d = editDistance(w, norm(key));
+    if (d < bestDist) [best, bestDist] = [key, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
