@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the registry tests (test/registry/) run on 127.0.0.1:
-#   docker-registry (CNCF distribution 2.8.2), skopeo, htpasswd (apache2-utils), openssl.
+#   docker-registry (CNCF distribution 2.8.2), skopeo, htpasswd (apache2-utils), openssl;
+# and OpenSSH (sshd, ssh-keygen) for the runner's SSH host tests (packages/runner/test/sshd-harness.ts).
 # Idempotent: installs only what is missing. Fails (non-zero) if anything is still missing afterwards.
 set -euo pipefail
 
@@ -10,6 +11,9 @@ declare -A PKG=(
   [skopeo]=skopeo
   [htpasswd]=apache2-utils
   [openssl]=openssl
+  # absolute: /usr/sbin is not on every user's PATH, and sshd must be started by absolute path
+  [/usr/sbin/sshd]=openssh-server
+  [ssh-keygen]=openssh-client
 )
 
 missing_pkgs=()
@@ -45,10 +49,19 @@ if [ "${#still_missing[@]}" -gt 0 ]; then
   exit 1
 fi
 
+# sshd's privilege-separation directory (the package's service, which would create it, is not started
+# in containers); without it sshd exits with "Missing privilege separation directory".
+if [ ! -d /run/sshd ]; then
+  if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd
+  elif command -v sudo >/dev/null 2>&1; then sudo mkdir -p /run/sshd
+  else echo "error: /run/sshd is missing and needs root to create" >&2; exit 1
+  fi
+fi
+
 # The htpasswd must support bcrypt (-B); distribution only accepts bcrypt entries.
 if ! htpasswd -Bbn probe probe 2>/dev/null | grep -q '^probe:\$2'; then
   echo "error: htpasswd does not produce bcrypt entries (-B)" >&2
   exit 1
 fi
 
-echo "install-servers: ok: $(command -v docker-registry) ($(docker-registry --version 2>/dev/null || echo '?')), $(skopeo --version), $(command -v htpasswd), $(openssl version)"
+echo "install-servers: ok: $(command -v docker-registry) ($(docker-registry --version 2>/dev/null || echo '?')), $(skopeo --version), $(command -v htpasswd), $(openssl version), $(/usr/sbin/sshd -V 2>&1 | head -n1)"

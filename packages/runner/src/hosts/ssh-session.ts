@@ -24,8 +24,13 @@ export class SshConnectionLost extends KitError {
 }
 
 export interface RemoteProcess {
-  /** stdout; consume it (or call `discard`) or the channel stalls. */
+  /** stdin and stdout; read stdout (or use `stdout()`) or the channel stalls. */
   channel: ClientChannel;
+  /**
+   * stdout as chunks, with backpressure. Leaving the loop early closes the channel and discards the
+   * rest, so that `exit` still settles.
+   */
+  stdout(): AsyncGenerator<Buffer>;
   /** Settles when the channel closes: the exit status, or SshConnectionLost. */
   exit: Promise<{ code: number | null; signal?: string }>;
   /** What the command wrote to stderr (the first 64 KiB). */
@@ -222,7 +227,7 @@ export class SshSession {
       });
     });
     exit.catch(() => undefined); // callers that only read stdout still see the loss there
-    return { channel, exit, stderr: () => stderr.slice(0, STDERR_LIMIT) };
+    return { channel, exit, stdout: () => channelChunks(channel), stderr: () => stderr.slice(0, STDERR_LIMIT) };
   }
 
   private lostOr(client: Client, what: string, err: unknown): KitError {
@@ -310,5 +315,50 @@ async function writeAll(channel: ClientChannel, data: Buffer | string | AsyncIte
   } finally {
     channel.off('close', onClose);
     if (!closed) channel.end();
+  }
+}
+
+/**
+ * ssh2 emits a channel's 'close' only after its stdout has ended, so a reader that stops early must
+ * keep draining; Node's own stream iterator would leave a 'readable' listener that stops resume().
+ */
+async function* channelChunks(channel: ClientChannel): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const onData = (chunk: Buffer): void => {
+    queue.push(chunk);
+    if (queue.length >= 16) channel.pause();
+    wake?.();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    wake?.();
+  };
+  channel.on('data', onData);
+  channel.once('end', onEnd);
+  channel.once('close', onEnd);
+  try {
+    for (;;) {
+      const chunk = queue.shift();
+      if (chunk) {
+        if (queue.length < 4) channel.resume();
+        yield chunk;
+      } else if (ended) {
+        return;
+      } else {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    }
+  } finally {
+    channel.off('data', onData);
+    channel.off('end', onEnd);
+    channel.off('close', onEnd);
+    if (!ended) {
+      channel.close();
+      channel.on('data', () => {});
+      channel.resume();
+    }
   }
 }

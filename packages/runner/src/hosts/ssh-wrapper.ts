@@ -1,11 +1,11 @@
-import { KitError } from '@modelkit/core';
+import { encodeTarHeader, KitError, padding, TAR_TRAILER } from '@modelkit/core';
 import { shellCommand, shellQuote } from './shell-quote.js';
 
 /**
  * The remote side of a step. Each script here is constant text run as `bash -c SCRIPT name ARGS…`,
  * so paths and values only ever travel as quoted arguments (or on stdin), never spliced into code.
  *
- * Files of step STEP in the workspace root: STEP.sh (the script), STEP.env (exports, 0600),
+ * Files of step STEP in the workspace root: STEP.sh (the script), STEP.env (exports; both 0600),
  * STEP.pid (the wrapper), STEP.pgid (the step's process group), STEP.log (stdout+stderr) and, once
  * the group is gone, STEP.exit (exit code, or 128+signal). Steps do not depend on the SSH session:
  * ssh2 channel signals and closes were seen to leave remote processes running (runner.md §6).
@@ -59,12 +59,13 @@ mark_locks
 publish "$base.exit" "$rc"
 `;
 
-/** Write stdin to a file atomically, readable by the owner only. Args: PATH. */
-const WRITE_FILE = `umask 077 && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"`;
-
-/** Start the wrapper and wait until the step has its process group. Args as WRAPPER_SCRIPT. */
+/**
+ * Unpack the step's files (a small tar on stdin, private to the user) and start the wrapper, then
+ * wait until the step has its process group; prints the wrapper's pid. Args as WRAPPER_SCRIPT.
+ */
 const LAUNCH = `set -u
 base=$1/$2
+(umask 077 && exec tar -x -m -f - -C "$1" --no-same-owner --no-same-permissions) || exit 1
 rm -f "$base.exit" "$base.pgid" "$base.pid" && : > "$base.log" || exit 1
 setsid nohup bash "$1/${WRAPPER_NAME}" "$@" < /dev/null > /dev/null 2>&1 &
 i=0
@@ -77,14 +78,24 @@ printf '%s\\n' "$!"`;
 
 /**
  * Stream the log from byte OFFSET until the wrapper has exited and the log is drained (GNU tail
- * reads to the end once --pid is gone). Args: BASE OFFSET.
+ * reads to the end once --pid is gone), then report on stderr, in the same round trip,
+ * "kit-status: exit CODE LOG_BYTES", "kit-status: running" or "kit-status: lost" (the wrapper died
+ * without writing an exit file). Args: BASE OFFSET.
  */
-const TAIL = `exec tail -c "+$(($2 + 1))" -s 0.2 -f --pid="$(cat "$1.pid")" "$1.log"`;
+const FOLLOW = `tail -c "+$(($2 + 1))" -s 0.2 -f --pid="$(cat "$1.pid")" "$1.log"
+rc=$?
+if [ -e "$1.exit" ]; then printf 'kit-status: exit %s %s\\n' "$(cat "$1.exit")" "$(wc -c < "$1.log")" >&2
+elif [ -e "$1.pid" ] && kill -0 "$(cat "$1.pid")" 2>/dev/null; then echo 'kit-status: running' >&2
+else echo 'kit-status: lost' >&2; fi
+exit $rc`;
 
-/** "exit CODE LOG_BYTES", "running" or "lost" (the wrapper died without an exit file). Args: BASE. */
-const STATUS = `if [ -e "$1.exit" ]; then printf 'exit %s %s\\n' "$(cat "$1.exit")" "$(wc -c < "$1.log")"
-elif [ -e "$1.pid" ] && kill -0 "$(cat "$1.pid")" 2>/dev/null; then echo running
-else echo lost; fi`;
+/** Parse FOLLOW's report. */
+export function parseFollowStatus(stderr: string): { state: 'exit'; code: number; logBytes: number } | { state: 'running' | 'lost' } | undefined {
+  const line = [...stderr.matchAll(/^kit-status: (.*)$/gm)].pop()?.[1]?.trim();
+  if (line === 'running' || line === 'lost') return { state: line };
+  const m = /^exit (\d+) (\d+)$/.exec(line ?? '');
+  return m ? { state: 'exit', code: Number(m[1]), logBytes: Number(m[2]) } : undefined;
+}
 
 /** SIGTERM the step's group, SIGKILL what is left after the grace period. Args: BASE GRACE_TICKS. */
 const CANCEL = `[ -e "$1.exit" ] && exit 0
@@ -109,12 +120,25 @@ export function stepBase(paths: Pick<StepPaths, 'root' | 'step'>): string {
   return `${paths.root}/${paths.step}`;
 }
 
+/**
+ * The step's files as a small tar for LAUNCH: one round trip instead of one per file, and the
+ * secrets in the env file travel on stdin, never on a command line (`ps` shows those to everyone).
+ */
+export function stepFilesTar(step: StepPaths['step'], script: string, envText: string): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, text] of [[`${step}.env`, envText], [`${step}.sh`, script], [WRAPPER_NAME, WRAPPER_SCRIPT]] as const) {
+    const body = Buffer.from(text, 'utf8');
+    parts.push(encodeTarHeader({ name, type: 'file', mode: 0o600, size: body.length }), body, Buffer.alloc(padding(body.length)));
+  }
+  parts.push(TAR_TRAILER);
+  return Buffer.concat(parts);
+}
+
 export const commands = {
-  writeFile: (path: string) => bash(WRITE_FILE, 'kit-write', [path]),
   launch: (p: StepPaths, runId: string, lockRoot: string, graceTicks: number) => bash(LAUNCH, 'kit-launch', [p.root, p.step, p.inputs, runId, lockRoot, graceTicks]),
-  tail: (base: string, offset: number) => bash(TAIL, 'kit-tail', [base, offset]),
-  status: (base: string) => bash(STATUS, 'kit-status', [base]),
+  follow: (base: string, offset: number) => bash(FOLLOW, 'kit-follow', [base, offset]),
   cancel: (base: string, graceTicks: number) => bash(CANCEL, 'kit-cancel', [base, graceTicks]),
+  exists: (path: string) => shellCommand(['test', '-e', path]),
 };
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -4,7 +4,9 @@
  */
 import { problemsError, type SourcePos } from './problems.js';
 import { Reader, present } from './read.js';
-import { readCommands, readEnv, readInputs, readMaxDuration, readOutputs, readResources, readRetry, readSecrets } from './fields.js';
+import { readCommands, readEnv, readInputs, readMaxDuration, readRetry, readSecrets } from './fields.js';
+import { readOutputs } from './outputs.js';
+import { readResources } from './resources.js';
 import { RUNFILE_KEYS, type RunFile } from './schema.js';
 import { readYamlTree } from './yaml-tree.js';
 

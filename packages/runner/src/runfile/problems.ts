@@ -34,9 +34,15 @@ export function fieldPath(parent: string, child: string | number): string {
   return parent ? `${parent}.${child}` : child;
 }
 
-/** A string for messages: quoted, and cut short when long. */
+/** A string for messages: quoted, cut short when long, invisible characters (BOM, NBSP) escaped. */
 export function quote(text: string): string {
-  return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+  const json = JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+  return json.replace(/(?! )[\p{C}\p{Z}]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+}
+
+/** A key as a field name: as written when it is a plain word, else quoted. */
+export function keyName(key: string): string {
+  return /^[A-Za-z0-9_.<-]+$/.test(key) ? key : quote(key);
 }
 
 /**

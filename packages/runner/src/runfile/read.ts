@@ -4,7 +4,7 @@
  * reports everything that is wrong with a file.
  */
 import { isKitError } from '@modelkit/core';
-import { closestKey, fieldPath, quote, type Problem, type SourcePos } from './problems.js';
+import { closestKey, fieldPath, keyName, quote, type Problem, type SourcePos } from './problems.js';
 import { KEY_HINTS } from './schema.js';
 import type { TreeEntry, TreeNode } from './yaml-tree.js';
 
@@ -73,7 +73,7 @@ export class Reader {
     const guess = closestKey(entry.key, allowed);
     const fix = KEY_HINTS[entry.key] ?? (guess ? `did you mean ${guess}?` : 'remove it');
     const where = field ? `in ${field}` : 'at the top level';
-    this.report(entry.keyPos, fieldPath(field, entry.key || '""'), `unknown key ${where}; ${fix} (allowed: ${allowed.join(', ')})`);
+    this.report(entry.keyPos, fieldPath(field, keyName(entry.key)), `unknown key ${where}; ${fix} (allowed: ${allowed.join(', ')})`);
   }
 }
 

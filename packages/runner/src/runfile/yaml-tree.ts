@@ -6,7 +6,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { KitError } from '@modelkit/core';
-import { fieldPath, problemsError, quote, type Problem, type SourcePos } from './problems.js';
+import { fieldPath, keyName, problemsError, quote, type Problem, type SourcePos } from './problems.js';
 
 export type TreeNode =
   | { kind: 'scalar'; text: string; pos: SourcePos }
@@ -101,7 +101,7 @@ class Builder {
           continue;
         }
         const key = String(keyNode.value);
-        entries.push({ key, keyPos, value: this.node(pair.value, keyPos, fieldPath(field, key)) });
+        entries.push({ key, keyPos, value: this.node(pair.value, keyPos, fieldPath(field, keyName(key))) });
       }
       return { kind: 'map', entries, pos };
     }

@@ -175,9 +175,9 @@ outputs: {model: m}
   });
 
   it('accepts anchors and aliases', () => {
-    const rf = parseRunFile('x-cmd: &cmd python train.py\nrun: *cmd\noutputs: {model: m}\n'.replace('x-cmd: &cmd python train.py\n', '') + 'setup: &s [a]\n');
-    expect(rf.setup).toEqual(['a']);
-    expect(parseRunFile('run: &c python train.py\nsetup: *c\noutputs: {model: m}\n').setup).toEqual(['python train.py']);
+    const rf = parseRunFile('run: &c python train.py\nsetup: *c\nenv: &e {A: "1"}\noutputs: {model: m}\n');
+    expect(rf.setup).toEqual(['python train.py']);
+    expect(rf.env).toEqual({ A: '1' });
   });
 });
 
@@ -188,8 +188,8 @@ describe('parseRunFile: errors carry file:line:col, the field, what is wrong and
     ['a list at the top', '- run\n', ['kitrun.yaml:1:1: the run file: must be a mapping, got a list; write keys such as run: and outputs: at the top level']],
     ['a scalar at the top', 'python train.py\n', ['kitrun.yaml:1:1: the run file: must be a mapping, got the value "python train.py"; write keys such as run: and outputs: at the top level']],
     ['run and outputs missing', 'env: {A: b}\n', [
-      'kitrun.yaml:1:1: outputs: is required; name the trained model, e.g. outputs: {model: out/model.safetensors}',
       'kitrun.yaml:1:1: run: is required; write the training command, e.g. run: python src/train.py',
+      'kitrun.yaml:1:1: outputs: is required; name the trained model, e.g. outputs: {model: out/model.safetensors}',
     ]],
     ['run with no value', 'run:\noutputs: {model: m}\n', ['kitrun.yaml:1:5: run: is required; write the training command, e.g. run: python src/train.py']],
     ['run empty list', 'run: []\noutputs: {model: m}\n', ['kitrun.yaml:1:6: run: is an empty list; write at least one command, e.g. run: python src/train.py']],
@@ -249,7 +249,7 @@ describe('parseRunFile: errors carry file:line:col, the field, what is wrong and
     ['output path backslash', 'run: x\noutputs:\n  model: m\n  metrics: out\\m.json\n', ['kitrun.yaml:4:12: outputs.metrics: "out\\\\m.json" contains "\\"; separate directories with "/"']],
     ['output the dir itself', 'run: x\noutputs:\n  model: ./\n', ['kitrun.yaml:3:10: outputs.model: "./" names the outputs dir itself; name a file or directory inside it']],
     ['output path empty', 'run: x\noutputs:\n  model: " "\n', ['kitrun.yaml:3:10: outputs.model: is empty; write a path relative to the outputs dir, e.g. out/tokenizer.json']],
-    ['output repeated', 'run: x\noutputs:\n  model: out/model\n  files: [out/tok.json, ./out/model/]\n', ['kitrun.yaml:4:26: outputs.files[1]: "out/model" is the same path as outputs.model ("out/model"), so it would be packed twice; list each output once']],
+    ['output repeated', 'run: x\noutputs:\n  model: out/model\n  files: [out/tok.json, ./out/model/]\n', ['kitrun.yaml:4:25: outputs.files[1]: "out/model" is the same path as outputs.model ("out/model"), so it would be packed twice; list each output once']],
     ['output nested', 'run: x\noutputs:\n  model: out/model\n  files:\n    - out\n    - out/model/tok.json\n', [
       'kitrun.yaml:5:7: outputs.files[0]: "out" contains outputs.model ("out/model"), so it would be packed twice; list each output once',
       'kitrun.yaml:6:7: outputs.files[1]: "out/model/tok.json" is inside outputs.model ("out/model"), so it would be packed twice; list each output once',
@@ -259,13 +259,16 @@ describe('parseRunFile: errors carry file:line:col, the field, what is wrong and
     ['zero max_duration', `${MIN}max_duration: 0\n`, ['kitrun.yaml:4:15: max_duration: "0" is no time at all; a duration must be longer than 0']],
     ['max_duration a list', `${MIN}max_duration: [2h]\n`, ['kitrun.yaml:4:15: max_duration: must be a single value, got a list; write a duration like 2h, or off']],
     ['retry a word', `${MIN}retry: yes\n`, ['kitrun.yaml:4:8: retry: must be a mapping, got the value "yes"; write retry: true, or on_events and duration under it, e.g. on_events: [no_capacity, interruption]']],
-    ['retry bad event', `${MIN}retry:\n  on_events: [no_capacity, preemption]\n`, ['kitrun.yaml:5:29: retry.on_events[1]: "preemption" is not a retry event; list events from no_capacity, interruption, error, e.g. on_events: [no_capacity, interruption]']],
+    ['retry bad event', `${MIN}retry:\n  on_events: [no_capacity, preemption]\n`, ['kitrun.yaml:5:28: retry.on_events[1]: "preemption" is not a retry event; list events from no_capacity, interruption, error, e.g. on_events: [no_capacity, interruption]']],
     ['retry no events', `${MIN}retry:\n  on_events: []\n`, ['kitrun.yaml:5:14: retry.on_events: is empty, so nothing would be retried; list events, or leave out retry']],
     ['retry bad duration', `${MIN}retry:\n  duration: forever\n`, ['kitrun.yaml:5:13: retry.duration: "forever" is not a duration; write a whole number with s, m, h, d or w (90s, 30m, 2h, 1d), or plain seconds']],
     ['retry unknown key', `${MIN}retry:\n  on-events: [error]\n`, ['kitrun.yaml:5:3: retry.on-events: unknown key in retry; did you mean on_events? (allowed: on_events, duration)']],
-    ['a YAML tag', 'run: !!int 3\noutputs: {model: m}\n', ['kitrun.yaml:1:6: run: YAML tag !!int is not supported in a run file; remove it (quote the value if it must stay text)']],
-    ['a custom tag', `${MIN}env:\n  A: !secret x\n`, ['kitrun.yaml:5:6: env.A: YAML tag !secret is not supported in a run file; remove it (quote the value if it must stay text)']],
-    ['an alias cycle', 'run: &a [*a]\noutputs: {model: m}\n', ['kitrun.yaml:1:10: run[0]: alias *a is used inside its own anchor; a run file cannot hold a cycle, so copy the content instead']],
+    ['a YAML tag', 'run: !!int 3\noutputs: {model: m}\n', ['kitrun.yaml:1:12: run: YAML tag !!int is not supported in a run file; remove it (quote the value if it must stay text)']],
+    ['a custom tag', `${MIN}env:\n  A: !secret x\n`, ['kitrun.yaml:5:14: env.A: YAML tag !secret is not supported in a run file; remove it (quote the value if it must stay text)']],
+    ['an alias cycle', 'run: &a [*a]\noutputs: {model: m}\n', [
+      'kitrun.yaml:1:9: run[0]: must be a single value, got a list; write a shell command or a list of them, e.g. run: python src/train.py',
+      'kitrun.yaml:1:10: run[0][0]: alias *a is used inside its own anchor; a run file cannot hold a cycle, so copy the content instead',
+    ]],
     ['a non-scalar key', `${MIN}? [a, b]\n: c\n`, ['kitrun.yaml:4:3: the run file: a key here is not a plain name; write simple "name: value" keys']],
   ])('%s', (_name, text, expected) => {
     expect(problems(text)).toEqual(expected);

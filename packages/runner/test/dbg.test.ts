@@ -1,0 +1,22 @@
+import { it } from 'vitest';
+import { SshHost } from '/work/main/packages/runner/src/hosts/ssh.ts';
+import { startSshd } from '/work/main/packages/runner/test/sshd-harness.ts';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+it('dbg', async () => {
+  const s = await startSshd();
+  const workRoot = await mkdtemp(join(tmpdir(), 'dbg-'));
+  let t = Date.now();
+  const lap = (m: string) => { console.log(m, Date.now() - t); t = Date.now(); };
+  const h = await SshHost.connect({ target: { user: s.user, host: s.host, port: s.port }, privateKeyPath: s.privateKeyPath, knownHostsPath: s.knownHostsPath, workRoot });
+  lap('connect');
+  await h.hostname(); lap('hostname');
+  const ws = await h.createWorkspace('r1'); lap('ws');
+  const st = await h.runStep(ws, 'run', `ln -s /etc/passwd ${ws.outputs}/passwd`, {}, () => {}); lap('runStep');
+  console.log(await st.done); lap('done');
+  const s2 = await h.runStep(ws, 'setup', 'exit 3', {}, () => {}); lap('runStep2'); console.log(await s2.done); lap('done2');
+  const p = h.fetchOutputs(ws, await mkdtemp(join(tmpdir(), 'dbgo-')));
+  await p.catch(e => console.log('ERR', e.message)); lap('fetch');
+  await h.close(); await s.stop();
+}, 20000);
