@@ -8,3 +8,4 @@ export * from './materialize.js';
 export * from './outputs.js';
 export * from './provenance.js';
 export * from './runfile-in-kit.js';
+export * from './hosts/ssh.js';

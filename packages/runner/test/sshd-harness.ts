@@ -11,6 +11,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 const SSHD = '/usr/sbin/sshd';
+const SETPRIV = '/usr/bin/setpriv';
 const INSTALL_HINT = 'run .ci/install-servers.sh (installs openssh-server)';
 
 export interface SshdOptions {
@@ -47,6 +48,15 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(addr.port));
     });
   });
+}
+
+function findSetpriv(): boolean {
+  try {
+    accessSync(SETPRIV, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function run(file: string, args: string[]): Promise<void> {
@@ -107,9 +117,6 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     // Keys sit in a temp dir that sshd's ownership checks would refuse.
     'StrictModes no',
     'Subsystem sftp internal-sftp',
-    // Many exec channels per connection run at once (tail, cancel, file writes).
-    'MaxSessions 50',
-    'MaxStartups 50',
   ];
   if (options.pathPrefix?.length) {
     config.push(`SetEnv PATH=${[...options.pathPrefix, '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(':')}`);
@@ -123,7 +130,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   await run(SSHD, ['-t', '-f', configPath]);
 
   let logText = '';
-  const child = spawn(SSHD, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // setpriv --pdeathsig: should the test worker be killed before stop(), sshd goes with it instead
+  // of listening on forever. setpriv execs sshd, so the PID is still sshd's own.
+  const [file, args] = findSetpriv() ? [SETPRIV, ['--pdeathsig', 'KILL', SSHD, '-D', '-e', '-f', configPath]] : [SSHD, ['-D', '-e', '-f', configPath]];
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   child.stdout!.on('data', (c: Buffer) => (logText += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (logText += c.toString()));

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KitError, loadPrivateKey, pack, resolveLocal, type LocalStore } from '@modelkit/core';
 import { parseDockerReference, pullModelKit, pushModelKit } from '@modelkit/registry';
-import { LocalHost, runModelKit, RunStore, type ExecutionHost, type RunState } from '@modelkit/runner';
+import { LocalHost, parseSshTarget, runModelKit, RunStore, SshHost, type ExecutionHost, type RunState } from '@modelkit/runner';
 import type { Command } from 'commander';
 import { kitHome, openStore } from '../context.js';
 import { info, printJson } from '../output.js';
@@ -29,7 +29,7 @@ async function openHost(command: Command, opts: RunFlags): Promise<ExecutionHost
   if (opts.backend === 'local') return new LocalHost({ runsDir: join(kitHome(command), 'runs'), gpuLockDir: join(kitHome(command), 'gpu-locks') });
   if (opts.backend === 'ssh') {
     if (!opts.host) throw new KitError('INVALID_ARGUMENT', '--backend ssh needs --host user@host[:port]');
-    throw new KitError('INVALID_ARGUMENT', '--backend ssh is not available in this build yet: use --backend local');
+    return SshHost.connect({ target: parseSshTarget(opts.host), privateKeyPath: opts.sshKey, knownHostsPath: opts.sshKnownHosts });
   }
   throw new KitError('INVALID_ARGUMENT', `--backend ${opts.backend}: use local or ssh`);
 }

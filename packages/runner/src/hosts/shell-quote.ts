@@ -16,3 +16,12 @@ export function shellQuote(word: string): string {
 export function shellCommand(argv: readonly string[]): string {
   return argv.map(shellQuote).join(' ');
 }
+
+/**
+ * `bash -c SCRIPT NAME ARGS…`: the script is constant text and every value an argument, never
+ * spliced into code. `--norc`: Debian's bash reads ~/.bashrc whenever it sees SSH_CLIENT, which can
+ * cost a tenth of a second per command (pyenv, conda); the login shell running this read it already.
+ */
+export function bashCommand(script: string, name: string, args: ReadonlyArray<string | number>): string {
+  return shellCommand(['bash', '--norc', '--noprofile', '-c', script, name, ...args.map(String)]);
+}

@@ -1,5 +1,6 @@
 import { KitError } from '@modelkit/core';
-import { shellCommand } from './shell-quote.js';
+import { bashCommand as bash } from './shell-quote.js';
+import { LIVENESS } from './ssh-wrapper.js';
 
 /**
  * GPU locks on a remote host: one directory per GPU under LOCK_ROOT, created with mkdir (atomic),
@@ -12,6 +13,7 @@ import { shellCommand } from './shell-quote.js';
 
 /** Args: LOCK_ROOT RUN_ID DIR… Prints "busy DIR HOLDER PID" and exits 3 when one is held; all or nothing. */
 const RESERVE = `set -u
+${LIVENESS}
 locks=$1 run=$2
 shift 2
 mkdir -p "$locks" || exit 1
@@ -23,7 +25,7 @@ stale() {
   if [ ! -f "$locks/$1/owner" ]; then
     # mkdir done, owner never written: the reserver died in between.
     [ -n "$(find "$locks/$1" -maxdepth 0 -mmin +1 2>/dev/null)" ]
-  elif [ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || [ -d "/proc/$pid" ]; then
+  elif [ -z "$pid" ] || pid_alive "$pid"; then
     return 1
   else
     [ -n "$(find "$locks/$1/owner" -mmin +1 2>/dev/null)" ]
@@ -62,11 +64,11 @@ export function lockDirName(uuid: string): string {
 }
 
 export function reserveCommand(lockRoot: string, runId: string, uuids: string[]): string {
-  return shellCommand(['bash', '-c', RESERVE, 'kit-gpu-reserve', lockRoot, runId, ...uuids.map(lockDirName)]);
+  return bash(RESERVE, 'kit-gpu-reserve', [lockRoot, runId, ...uuids.map(lockDirName)]);
 }
 
 export function releaseCommand(lockRoot: string, runId: string, uuids: string[]): string {
-  return shellCommand(['bash', '-c', RELEASE, 'kit-gpu-release', lockRoot, runId, ...uuids.map(lockDirName)]);
+  return bash(RELEASE, 'kit-gpu-release', [lockRoot, runId, ...uuids.map(lockDirName)]);
 }
 
 /** The holder named by RESERVE's "busy" line, or undefined when all were taken. */

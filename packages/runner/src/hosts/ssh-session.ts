@@ -210,6 +210,8 @@ export class SshSession {
         reject(this.lostOr(client, what, e));
       }
     });
+    // ssh2 may emit 'error' on a channel (a write racing its close); the exit status tells the story.
+    channel.on('error', () => undefined);
     let stderr = '';
     channel.stderr.on('data', (chunk: Buffer) => {
       if (stderr.length < STDERR_LIMIT) stderr += chunk.toString('utf8');

@@ -1,11 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { extractTar, KitError } from '@modelkit/core';
 import { listLocalGpus } from '../gpu/nvidia-smi.js';
 import type { ExecutionHost, GpuInfo, StepHandle, StepResult, Workspace } from './host.js';
-import { shellCommand } from './shell-quote.js';
+import { bashCommand as bash, shellCommand } from './shell-quote.js';
 import { parseBusy, releaseCommand, reserveCommand } from './ssh-gpu-locks.js';
-import { SshSession, type SshConnectOptions } from './ssh-session.js';
+import { SshConnectionLost, SshSession, type SshConnectOptions } from './ssh-session.js';
 import { commands, envFileText, parseFollowStatus, stepBase, stepFilesTar } from './ssh-wrapper.js';
 import { guardTar } from './tar-guard.js';
 
@@ -71,14 +72,14 @@ export class SshHost implements ExecutionHost {
   }
 
   async hostname(): Promise<string> {
-    this.name ??= (await this.session.check('uname -n', 'uname -n')).stdout.toString('utf8').trim();
+    this.name ??= (await this.retrying('uname -n', () => this.session.check('uname -n', 'uname -n'))).stdout.toString('utf8').trim();
     return this.name;
   }
 
   async listGpus(): Promise<GpuInfo[]> {
     return listLocalGpus(async (argv) => {
       const what = argv.join(' ');
-      const result = await this.session.exec(shellCommand(['bash', '-c', RUN_WITH_TIMEOUT, 'kit-nvidia-smi', ...argv]), what);
+      const result = await this.retrying(what, () => this.session.exec(bash(RUN_WITH_TIMEOUT, 'kit-nvidia-smi', argv), what));
       const stdout = result.stdout.toString('utf8');
       if (result.code === 0) return stdout;
       // The parser treats ENOENT as "no NVIDIA tools": a CPU-only host.
@@ -95,7 +96,8 @@ export class SshHost implements ExecutionHost {
     const unique = [...new Set(uuids)];
     if (unique.length === 0) return async () => {};
     const lockRoot = this.lockRoot();
-    const result = await this.session.exec(reserveCommand(lockRoot, runId, unique), 'reserving GPUs');
+    // Safe to repeat after a drop: locks this run already holds count as taken.
+    const result = await this.retrying('reserving GPUs', () => this.session.exec(reserveCommand(lockRoot, runId, unique), 'reserving GPUs'));
     const busy = parseBusy(result.stdout.toString('utf8'));
     if (busy) {
       const pid = busy.pid ? `, step wrapper pid ${busy.pid}` : '';
@@ -105,7 +107,7 @@ export class SshHost implements ExecutionHost {
     let released = false;
     return async () => {
       if (released) return;
-      await this.session.check(releaseCommand(lockRoot, runId, unique), 'releasing GPUs');
+      await this.retrying('releasing GPUs', () => this.session.check(releaseCommand(lockRoot, runId, unique), 'releasing GPUs'));
       released = true;
     };
   }
@@ -114,7 +116,8 @@ export class SshHost implements ExecutionHost {
     checkRunId(runId);
     const root = `${this.workRoot}/${runId}`;
     const workspace = { root, inputs: `${root}/inputs`, outputs: `${root}/outputs` };
-    await this.session.check(shellCommand(['mkdir', '-p', '--', workspace.inputs, workspace.outputs]), `creating ${root}`);
+    const what = `creating ${root}`;
+    await this.retrying(what, () => this.session.check(shellCommand(['mkdir', '-p', '--', workspace.inputs, workspace.outputs]), what));
     return workspace;
   }
 
@@ -130,9 +133,21 @@ export class SshHost implements ExecutionHost {
   async runStep(workspace: Workspace, name: 'setup' | 'run', script: string, env: Record<string, string>, onOutput: (chunk: Buffer) => void): Promise<StepHandle> {
     const runId = this.runIdOf(workspace);
     const files = stepFilesTar(name, script, envFileText(env));
-    const launch = commands.launch({ root: workspace.root, inputs: workspace.inputs, step: name }, runId, this.lockRoot(), this.graceTicks());
-    await this.session.check(launch, `starting step ${name}`, { stdin: files });
-    return this.follow(stepBase({ root: workspace.root, step: name }), name, 0, onOutput);
+    const base = stepBase({ root: workspace.root, step: name });
+    const what = `starting step ${name}`;
+    await this.retrying(what, async () => {
+      const launchId = randomBytes(8).toString('hex');
+      const launch = commands.launch({ root: workspace.root, inputs: workspace.inputs, step: name }, runId, this.lockRoot(), this.graceTicks(), launchId);
+      try {
+        await this.session.check(launch, what, { stdin: files });
+      } catch (e) {
+        if (!(e instanceof SshConnectionLost)) throw e;
+        // Dropped mid-launch: adopt the step if this launch started it, else launch again (retrying).
+        const adopt = await this.retrying(what, () => this.session.check(commands.adopt(base, launchId), what));
+        if (adopt.stdout.toString('utf8').trim() !== 'started') throw e;
+      }
+    });
+    return this.follow(base, name, 0, onOutput);
   }
 
   /**
@@ -166,7 +181,10 @@ export class SshHost implements ExecutionHost {
         const status = parseFollowStatus(result.stderr);
         if (!status) throw this.session.failed(what, { ...result, code: null });
         if (status.state === 'lost') throw new KitError('IO', `${this.description}: the wrapper of step ${name} ended without recording an exit status (host rebooted, or the wrapper was killed)`);
-        if (status.state !== 'exit') continue; // running: tail was ended on the host, follow on
+        if (status.state !== 'exit') {
+          await sleep(500); // running: tail was ended on the host; follow on, without hammering it
+          continue;
+        }
         // A process that escaped the group may still append after the wrapper; take what is there.
         if (status.logBytes > delivered && ++drains <= 3) continue;
         if (outputError !== undefined) throw outputError;
@@ -206,7 +224,8 @@ export class SshHost implements ExecutionHost {
 
   async cleanup(workspace: Workspace): Promise<void> {
     this.runIdOf(workspace);
-    await this.session.check(shellCommand(['rm', '-rf', '--', workspace.root]), `removing ${workspace.root}`);
+    const what = `removing ${workspace.root}`;
+    await this.retrying(what, () => this.session.check(shellCommand(['rm', '-rf', '--', workspace.root]), what));
   }
 
   async close(): Promise<void> {
@@ -237,7 +256,7 @@ export class SshHost implements ExecutionHost {
     }
   }
 
-  /** Retry `fn` across dropped connections (each try reconnects), with exponential backoff. */
+  /** Retry an idempotent `fn` across dropped connections (each try reconnects), with exponential backoff. */
   private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const attempts = this.options.reconnectAttempts ?? 5;
     let delay = this.options.reconnectDelayMs ?? 250;

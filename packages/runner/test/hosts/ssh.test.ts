@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KitError } from '@modelkit/core';
 import type { Workspace } from '../../src/hosts/host.js';
 import { parseSshTarget, shellQuote, SshHost, type SshHostOptions } from '../../src/hosts/ssh.js';
+import { envFileText, stepFilesTar } from '../../src/hosts/ssh-wrapper.js';
 import { startSshd, type Sshd } from '../sshd-harness.js';
 
 let sshd: Sshd;
@@ -34,11 +35,11 @@ function options(server: Sshd, extra: Partial<SshHostOptions> = {}): SshHostOpti
   };
 }
 
-async function tarOf(entries: Array<{ name: string; body?: string | Buffer; type?: 'file' | 'directory' | 'symlink'; linkname?: string }>): Promise<Buffer> {
+async function tarOf(entries: Array<{ name: string; body?: string | Buffer; type?: 'file' | 'directory' | 'symlink'; linkname?: string; pax?: Record<string, string> }>): Promise<Buffer> {
   const pack = tar.pack();
   for (const e of entries) {
     if (e.type === 'directory' || e.type === 'symlink') pack.entry({ name: e.name, type: e.type, linkname: e.linkname });
-    else pack.entry({ name: e.name, mode: 0o644 }, e.body ?? '');
+    else pack.entry({ name: e.name, mode: 0o644, pax: e.pax }, e.body ?? '');
   }
   pack.finalize();
   const chunks: Buffer[] = [];
@@ -89,11 +90,28 @@ async function expectKitError(p: Promise<unknown>, code: string, message: RegExp
   return e as KitError;
 }
 
-/** A TCP relay between the client and sshd that the test can cut, to drop the SSH connection mid-step. */
-async function startProxy(targetPort: number): Promise<{ port: number; connections(): number; cut(): void; refuse(on: boolean): void; close(): Promise<void> }> {
+interface Proxy {
+  port: number;
+  connections(): number;
+  /** Drop every relayed connection now. */
+  cut(): void;
+  /** Drop every connection at the first chunk for which `when(its direction, bytes up and down since arming)` holds; that chunk is not relayed. */
+  cutWhen(when: (direction: 'up' | 'down', up: number, down: number) => boolean): void;
+  refuse(on: boolean): void;
+  close(): Promise<void>;
+}
+
+/** A TCP relay between the client and sshd that the test can cut, to drop the SSH connection at chosen moments. */
+async function startProxy(targetPort: number): Promise<Proxy> {
   const sockets = new Set<net.Socket>();
   let connections = 0;
   let refusing = false;
+  let trigger: ((direction: 'up' | 'down', up: number, down: number) => boolean) | undefined;
+  let up = 0;
+  let down = 0;
+  const cut = (): void => {
+    for (const s of sockets) s.destroy();
+  };
   const server = net.createServer((client) => {
     connections++;
     if (refusing) return void client.destroy();
@@ -106,22 +124,53 @@ async function startProxy(targetPort: number): Promise<{ port: number; connectio
       sockets.delete(upstream);
     };
     for (const s of [client, upstream]) s.on('error', end).on('close', end);
-    client.pipe(upstream).pipe(client);
+    const relay = (from: net.Socket, to: net.Socket, direction: 'up' | 'down'): void => {
+      from.on('data', (chunk: Buffer) => {
+        if (direction === 'up') up += chunk.length;
+        else down += chunk.length;
+        if (trigger?.(direction, up, down)) {
+          trigger = undefined;
+          return cut();
+        }
+        to.write(chunk);
+      });
+    };
+    relay(client, upstream, 'up');
+    relay(upstream, client, 'down');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
     connections: () => connections,
-    cut: () => {
-      for (const s of sockets) s.destroy();
+    cut,
+    cutWhen: (when) => {
+      up = 0;
+      down = 0;
+      trigger = when;
     },
     refuse: (on) => (refusing = on),
     close: () =>
       new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
+        cut();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** An SshHost that reaches sshd through a fresh proxy (known_hosts names the proxy's port). */
+async function proxiedHost(): Promise<{ host: SshHost; proxy: Proxy; close(): Promise<void> }> {
+  const proxy = await startProxy(sshd.port);
+  const knownHosts = join(workRoot, `known_hosts.proxy-${proxy.port}`);
+  await writeFile(knownHosts, `[127.0.0.1]:${proxy.port} ${sshd.hostPublicKey}\n`);
+  const host = await SshHost.connect({ ...options(sshd), target: { user: sshd.user, host: '127.0.0.1', port: proxy.port }, knownHostsPath: knownHosts });
+  return {
+    host,
+    proxy,
+    close: async () => {
+      await host.close();
+      await proxy.close();
+    },
   };
 }
 
@@ -205,15 +254,17 @@ describe('SshHost: connecting', () => {
   });
 
   it('defaults the work root to ~/.kit-runs', async () => {
+    const home = execFileSync('bash', ['-c', 'printf %s "$HOME"'], { encoding: 'utf8' });
+    const hadRoot = existsSync(`${home}/.kit-runs`);
     const h = await SshHost.connect(options(sshd, { workRoot: undefined }));
     try {
       const ws = await h.createWorkspace('kit-ssh-test-default-root');
-      const home = execFileSync('bash', ['-c', 'printf %s "$HOME"'], { encoding: 'utf8' });
       expect(ws.root).toBe(`${home}/.kit-runs/kit-ssh-test-default-root`);
       await h.cleanup(ws);
       expect(existsSync(ws.root)).toBe(false);
     } finally {
       await h.close();
+      if (!hadRoot) await rm(`${home}/.kit-runs`, { recursive: false, force: true }).catch(() => undefined);
     }
   });
 });
@@ -248,11 +299,17 @@ describe('SshHost: workspaces and steps', () => {
     const step = await host.runStep(ws, 'run', script, { SECRET_TOKEN: secret, KIT_RUN_ID: 'run-steps' }, out.onOutput);
     await out.waitFor('run=run-steps');
     const firstOutputAfter = Date.now() - started;
+    // No command line on the host carries the secret (ps shows those to every user).
+    for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      expect(cmdline.includes('s3cr3t'), `process ${pid}: ${cmdline}`).toBe(false);
+    }
     expect(await step.done).toEqual({ exitCode: 0 });
     expect(Date.now() - started - firstOutputAfter).toBeGreaterThan(400); // output came while the step ran
     expect(out.text()).toBe(`cwd=${ws.inputs}\nhello from the kit\nsecret=${secret}|\nrun=run-steps\nlate\n`);
-    // The env file holding the secret is private to the user.
-    expect((await stat(join(ws.root, 'run.env'))).mode & 0o777).toBe(0o600);
+    // The env file holding the secret was deleted once read; the step files are private to the user.
+    expect(existsSync(join(ws.root, 'run.env'))).toBe(false);
+    expect((await stat(join(ws.root, 'run.sh'))).mode & 0o777).toBe(0o600);
   });
 
   it('propagates the exit code, and runs the script with bash -e', async () => {
@@ -294,10 +351,7 @@ describe('SshHost: workspaces and steps', () => {
   });
 
   it('a step outlives a dropped connection: reattached output is complete and unrepeated', async () => {
-    const proxy = await startProxy(sshd.port);
-    const knownHosts = join(workRoot, 'known_hosts.proxy');
-    await writeFile(knownHosts, `[127.0.0.1]:${proxy.port} ${sshd.hostPublicKey}\n`);
-    const h = await SshHost.connect({ ...options(sshd), target: { user: sshd.user, host: '127.0.0.1', port: proxy.port }, knownHostsPath: knownHosts });
+    const { host: h, proxy, close } = await proxiedHost();
     try {
       const out = collector();
       const step = await h.runStep(ws, 'run', 'for i in $(seq 1 60); do echo "line $i"; sleep 0.03; done\nexit 7\n', {}, out.onOutput);
@@ -317,10 +371,35 @@ describe('SshHost: workspaces and steps', () => {
       expect(await attached.done).toEqual({ exitCode: 7 });
       expect(again.text()).toBe(expected.slice('line 1\nline 2\n'.length));
     } finally {
-      await h.close();
-      await proxy.close();
+      await close();
     }
   });
+
+  // A drop while the step is being launched: either the launch never started it (so it is
+  // launched again) or it did (so it is adopted). Either way the step runs exactly once. The cut
+  // points are placed by byte counts: the step files (a tar) follow the ~2 KB exec request.
+  const script = 'echo ran >> "$COUNTER"\necho hello\n';
+  const filesBytes = stepFilesTar('run', script, envFileText({ COUNTER: '/x' })).length;
+  for (const [when, cutWhen] of [
+    ['while the step files are uploaded (launched again)', (direction: 'up' | 'down', up: number) => direction === 'up' && up > 3000],
+    ['after the upload, before the launch reports back (adopted)', (direction: 'up' | 'down', up: number) => direction === 'down' && up > filesBytes],
+  ] as const) {
+    it(`a connection dropped ${when} still runs the step exactly once`, async () => {
+      const { host: h, proxy, close } = await proxiedHost();
+      const counter = join(ws.root, `launch-count-${proxy.port}`);
+      try {
+        const out = collector();
+        proxy.cutWhen(cutWhen);
+        const step = await h.runStep(ws, 'run', script, { COUNTER: counter }, out.onOutput);
+        expect(await step.done).toEqual({ exitCode: 0 });
+        expect(out.text()).toBe('hello\n');
+        expect(await readFile(counter, 'utf8')).toBe('ran\n');
+        expect(proxy.connections()).toBeGreaterThanOrEqual(2);
+      } finally {
+        await close();
+      }
+    });
+  }
 
   it('fetchOutputs brings the output files back intact', async () => {
     const out = collector();
@@ -358,10 +437,17 @@ describe('SshHost: workspaces and steps', () => {
       expect(existsSync(join(target.root, 'escaped.txt'))).toBe(false);
       const link = await tarOf([{ name: 'etc', type: 'symlink', linkname: '/etc' }, { name: 'etc/evil', body: 'x' }]);
       await expectKitError(host.extractTar(chunked(link), target.inputs), 'UNSAFE_ARCHIVE', /"etc" is a symbolic link/);
+      // A PAX path overrides the innocent-looking header name for tar; every name is checked.
+      const pax = await tarOf([{ name: 'innocent.txt', body: 'x', pax: { path: '../pax-escaped.txt' } }]);
+      await expectKitError(host.extractTar(chunked(pax), target.inputs), 'UNSAFE_ARCHIVE', /pax-escaped/);
+      expect(existsSync(join(target.root, 'pax-escaped.txt'))).toBe(false);
       const absolute = await tarOf([{ name: '/tmp/kit-abs-evil', body: 'x' }]);
       await expectKitError(host.extractTar(chunked(absolute), target.inputs), 'UNSAFE_ARCHIVE', /absolute path/);
       await expectKitError(host.extractTar(chunked(Buffer.from('not a tar archive at all'.repeat(40))), target.inputs), 'ARCHIVE_INVALID', /checksum/);
       await expectKitError(host.extractTar(chunked(dotdot), '/etc'), 'INVALID_ARGUMENT', /not inside/);
+      // Safe names that tar still cannot unpack: its own message comes back.
+      const clash = await tarOf([{ name: 'a', body: 'file' }, { name: 'a/b', body: 'under a file' }]);
+      await expectKitError(host.extractTar(chunked(clash), target.inputs), 'IO', /extracting into .*failed \(exit 2\): tar: a\/b: Cannot open: Not a directory/);
     } finally {
       await host.cleanup(target);
     }
@@ -371,6 +457,7 @@ describe('SshHost: workspaces and steps', () => {
     const ws3 = await host.createWorkspace('run-cleanup');
     await host.cleanup(ws3);
     expect(existsSync(ws3.root)).toBe(false);
+    await expectKitError(host.fetchOutputs(ws3, join(workRoot, 'fetch-after-cleanup')), 'IO', /packing .*failed \(exit 2\): tar: .*No such file or directory/);
     await expectKitError(host.cleanup({ root: '/', inputs: '/inputs', outputs: '/outputs' }), 'INVALID_ARGUMENT', /not a workspace/);
     await expectKitError(host.cleanup({ root: `${workRoot}/..`, inputs: `${workRoot}/../inputs`, outputs: `${workRoot}/../outputs` }), 'INVALID_ARGUMENT', /not a workspace/);
     await expectKitError(host.createWorkspace('../x'), 'INVALID_ARGUMENT', /not a run id/);
