@@ -66,7 +66,8 @@ export function provenanceStatement(output: Descriptor, p: RunProvenance): InTot
       ],
     },
     runDetails: {
-      builder: { id: `https://modelkit-ts.dev/runner/${p.backend}`, version: { runner: TOOL_VERSION } },
+      // One builder id per backend kind (runner.md §7); which host is in internalParameters.
+      builder: { id: `https://modelkit-ts.dev/runner/${p.backend.replace(/:.*$/, '')}`, version: { runner: TOOL_VERSION } },
       metadata: { invocationId: p.runId, startedOn: p.startedOn, finishedOn: p.finishedOn },
       byproducts: [{ name: 'run.log', digest: { sha256: hex(p.log.digest) } }, { name: 'exitCode', content: Buffer.from(String(p.exitCode)).toString('base64') }],
     },
