@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { KitError } from '@modelkit/core';
 import ssh2 from 'ssh2';
 import type { ConnectConfig } from 'ssh2';
-import { checkHostKey, fingerprint, keyBlobType, knownKeysFor, type HostKeyVerdict, type KnownHostKey } from './ssh-known-hosts.js';
+import { fingerprint, keyBlobType, knownKeysFor, type HostKeyVerdict, type KnownHostKey } from './ssh-known-hosts.js';
 import { hostPortName, type SshTarget } from './ssh-target.js';
 
-/** What SSH trusts and proves: the client key (or agent) and the known host keys. */
+// What SSH proves and trusts: the client key (or agent) and the known host keys.
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
