@@ -88,6 +88,19 @@ describe('kit run (local backend)', () => {
     expect((await runs())[0]).toMatchObject({ status: 'failed_setup', terminationReason: 'exit_code:3' });
   });
 
+  it('retries a failed run step when the run file asks for retry on error', async () => {
+    const dir = await variant(
+      'run: |\n  if [ ! -f "$KIT_INPUT_DIR/attempted" ]; then touch "$KIT_INPUT_DIR/attempted"; echo first attempt fails; exit 1; fi\n  mkdir -p $KIT_OUTPUT_DIR/model && echo {} > $KIT_OUTPUT_DIR/model/model.json\nretry:\n  on_events: [error]\n  duration: 5m\noutputs:\n  model: model/model.json\n',
+    );
+    const r = await kitOk(home, ['run', dir]);
+    expect(r.stdout).toContain('first attempt fails');
+    expect(r.stdout).toContain('[kit] run ended with exit code 1; retrying');
+    expect((await runs())[0]).toMatchObject({ status: 'succeeded' });
+    const once = await variant('run: exit 1\noutputs:\n  model: model/model.json\n');
+    expect((await kitIn(home, ['run', once])).code).toBe(1); // without retry: one attempt, failed
+    expect((await runs())[0]).toMatchObject({ status: 'failed', terminationReason: 'exit_code:1' });
+  });
+
   it('enforces max_duration', async () => {
     const dir = await variant('run: sleep 60\nmax_duration: 1s\noutputs:\n  model: model/model.json\n');
     const started = Date.now();

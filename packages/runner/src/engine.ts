@@ -1,5 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import {
   attachLocal,
@@ -45,6 +46,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   keepWorkspace?: boolean;
   runId?: string;
+  /** Wait between no-capacity retries (default 10 s). */
+  retryDelayMs?: number;
 }
 
 /**
@@ -87,9 +90,22 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
     secrets = secretValues(spec, options.environment ?? process.env);
     await update('fetching', { inputDigest: resolved.descriptor.digest, host: await host.hostname(), startedAt: new Date().toISOString() });
 
+    // retry (dstack's semantics): the listed events start the failed part over while the window lasts.
+    const retryUntil = spec.retry ? Date.now() + spec.retry.durationMs : 0;
+    const mayRetry = (event: 'no_capacity' | 'error') => !!spec.retry?.onEvents.includes(event) && Date.now() < retryUntil && !options.signal?.aborted;
     phase = 'gpus';
-    const gpus = await pickGpus(host, spec, options.gpus);
-    if (gpus.length > 0) release = await host.reserveGpus(gpus.map((g) => g.uuid), state.id);
+    let gpus: GpuInfo[];
+    for (;;) {
+      try {
+        gpus = await pickGpus(host, spec, options.gpus);
+        if (gpus.length > 0) release = await host.reserveGpus(gpus.map((g) => g.uuid), state.id);
+        break;
+      } catch (e) {
+        if (!(e instanceof KitError) || !mayRetry('no_capacity')) throw e;
+        emit(Buffer.from(`[kit] no capacity (${e.message}); retrying\n`));
+        await sleep(options.retryDelayMs ?? 10_000);
+      }
+    }
     phase = 'steps';
     await update('fetching', { gpus: gpus.map((g) => g.uuid) });
 
@@ -106,7 +122,11 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
       if (ended.status !== 'ok') return await finish(update, ended, 'failed_setup');
     }
     await update('running');
-    const ended = await runStep(host, workspace, 'run', spec.run, env, emit, spec.maxDurationMs, options.signal);
+    let ended = await runStep(host, workspace, 'run', spec.run, env, emit, spec.maxDurationMs, options.signal);
+    while (ended.status === 'exit' && mayRetry('error')) {
+      emit(Buffer.from(`[kit] run ended with ${ended.signal ?? `exit code ${ended.exitCode}`}; retrying\n`));
+      ended = await runStep(host, workspace, 'run', spec.run, env, emit, spec.maxDurationMs, options.signal);
+    }
     if (ended.status !== 'ok') return await finish(update, ended, 'failed');
 
     await update('packaging');
