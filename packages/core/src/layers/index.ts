@@ -11,3 +11,4 @@ export * from './tar-writer.js';
 export * from './tar-extract.js';
 export * from './compression.js';
 export * from './tar-reader.js';
+export * from './tar-fields.js';

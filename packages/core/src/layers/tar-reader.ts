@@ -1,4 +1,6 @@
 import { KitError } from '../errors.js';
+import { padding as blockPadding } from './tar-header.js';
+import { checksumOk, cString, parseNumeric, parsePaxRecords } from './tar-fields.js';
 
 const BLOCK = 512;
 
@@ -58,7 +60,7 @@ export class TarReader {
         }
         continue;
       }
-      const need = this.state === 'meta' ? this.meta!.size + padTo(this.meta!.size) : BLOCK;
+      const need = this.state === 'meta' ? this.meta!.size + blockPadding(this.meta!.size) : BLOCK;
       const take = Math.min(need - this.pendingLength, chunk.length - offset);
       this.pending.push(chunk.subarray(offset, offset + take));
       this.pendingLength += take;
@@ -93,7 +95,7 @@ export class TarReader {
     this.zeroBlocks = 0;
     if (!checksumOk(block)) throw this.invalid('bad header checksum (not a tar archive, or corrupt)');
     const typeflag = block[156] === 0 ? '0' : String.fromCharCode(block[156]!);
-    const size = this.pax.size !== undefined ? parseDecimal(this.pax.size, this) : parseNumeric(block.subarray(124, 136), this);
+    const size = this.pax.size !== undefined ? parseDecimal(this.pax.size, this) : parseNumeric(block.subarray(124, 136), (why) => this.invalid(why));
     if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
       if (size > 1 << 20) throw this.invalid(`metadata entry of ${size} bytes is implausibly large`);
       this.meta = { kind: typeflag === 'L' ? 'longname' : typeflag === 'K' ? 'longlink' : 'pax', size };
@@ -112,7 +114,7 @@ export class TarReader {
     const header: TarEntryHeader = {
       name: this.pax.path ?? this.longName ?? name,
       typeflag,
-      mode: parseNumeric(block.subarray(100, 108), this),
+      mode: parseNumeric(block.subarray(100, 108), (why) => this.invalid(why)),
       size: typeflag === '5' || typeflag === '1' || typeflag === '2' ? 0 : size,
       linkname: this.pax.linkpath ?? this.longLink ?? cString(block.subarray(157, 257)),
     };
@@ -122,7 +124,7 @@ export class TarReader {
     this.seenEntry = true;
     await this.handlers.entry(header);
     this.remaining = header.size;
-    this.padding = padTo(header.size);
+    this.padding = blockPadding(header.size);
     this.state = 'body';
     if (this.remaining === 0 && this.padding === 0) {
       this.state = 'header';
@@ -139,7 +141,7 @@ export class TarReader {
     this.meta = undefined;
     if (meta.kind === 'longname') this.longName = cString(data);
     else if (meta.kind === 'longlink') this.longLink = cString(data);
-    else if (!this.globalPax) this.pax = { ...this.pax, ...parsePax(data, this) };
+    else if (!this.globalPax) this.pax = { ...this.pax, ...Object.fromEntries(parsePaxRecords(data, (why) => this.invalid(why))) };
   }
 
   invalid(why: string): KitError {
@@ -147,64 +149,9 @@ export class TarReader {
   }
 }
 
-function padTo(size: number): number {
-  const rem = size % BLOCK;
-  return rem === 0 ? 0 : BLOCK - rem;
-}
-
-function cString(b: Buffer): string {
-  const nul = b.indexOf(0);
-  return b.subarray(0, nul === -1 ? b.length : nul).toString('utf8');
-}
-
-function checksumOk(block: Buffer): boolean {
-  const stored = parseInt(block.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim() || 'x', 8);
-  if (!Number.isFinite(stored)) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return stored === unsigned || stored === signed;
-}
-
-/** Octal, or GNU base-256 (high bit set) for values too large for octal. */
-function parseNumeric(field: Buffer, reader: TarReader): number {
-  if (field[0]! & 0x80) {
-    let value = 0;
-    for (let i = 1; i < field.length; i++) value = value * 256 + field[i]!;
-    value += (field[0]! & 0x7f) * 256 ** (field.length - 1);
-    if (!Number.isSafeInteger(value)) throw reader.invalid('numeric field too large');
-    return value;
-  }
-  const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw reader.invalid(`bad numeric field "${text}"`);
-  return parseInt(text, 8);
-}
-
 function parseDecimal(text: string, reader: TarReader): number {
   if (!/^\d+$/.test(text)) throw reader.invalid(`bad PAX size "${text}"`);
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw reader.invalid(`PAX size ${text} too large`);
   return value;
-}
-
-function parsePax(data: Buffer, reader: TarReader): Record<string, string> {
-  const records: Record<string, string> = {};
-  let offset = 0;
-  while (offset < data.length) {
-    const space = data.indexOf(0x20, offset);
-    if (space === -1) throw reader.invalid('malformed PAX record');
-    const length = Number(data.subarray(offset, space).toString('latin1'));
-    if (!Number.isInteger(length) || length <= space - offset || offset + length > data.length) throw reader.invalid('malformed PAX record length');
-    const record = data.subarray(space + 1, offset + length - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    if (eq === -1) throw reader.invalid('malformed PAX record');
-    records[record.slice(0, eq)] = record.slice(eq + 1);
-    offset += length;
-  }
-  return records;
 }

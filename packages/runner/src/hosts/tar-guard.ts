@@ -1,4 +1,4 @@
-import { KitError, safeEntryName } from '@modelkit/core';
+import { checksumOk, cString, KitError, padding, parseNumeric, parsePaxRecords, safeEntryName } from '@modelkit/core';
 
 const BLOCK = 512;
 
@@ -71,7 +71,7 @@ class HeaderInspector {
     this.zeroBlocks = 0;
     if (!checksumOk(block)) throw this.invalid('bad header checksum (not a tar archive, or corrupt)');
     const type = block[156] === 0 ? '0' : String.fromCharCode(block[156]!);
-    const headerSize = this.numeric(block.subarray(124, 136));
+    const headerSize = parseNumeric(block.subarray(124, 136), (why) => this.invalid(why));
     if (type === 'x' || type === 'g' || type === 'L') {
       if (headerSize > 1 << 20) throw this.invalid(`a metadata entry of ${headerSize} bytes is implausibly large`);
       this.meta = { type, size: headerSize };
@@ -109,7 +109,7 @@ class HeaderInspector {
       this.names.push(cString(record));
       return;
     }
-    for (const [key, value] of parsePax(record, this)) {
+    for (const [key, value] of parsePaxRecords(record, (why) => this.invalid(why), true)) {
       if (key === 'path' || key === 'GNU.sparse.name') this.names.push(value);
       else if (key === 'linkpath') throw new KitError('UNSAFE_ARCHIVE', `${this.where}: a PAX header carries a link target; links are not unpacked`);
       else if (key === 'size' && meta.type === 'x') {
@@ -121,62 +121,7 @@ class HeaderInspector {
     if (meta.type === 'g' && this.names.length > 0) throw new KitError('UNSAFE_ARCHIVE', `${this.where}: a global PAX header sets a path`);
   }
 
-  /** Octal, or GNU base-256 (high bit set) for sizes of 8 GiB and more. */
-  private numeric(field: Buffer): number {
-    if (field[0]! & 0x80) {
-      let value = field[0]! & 0x7f;
-      for (let i = 1; i < field.length; i++) value = value * 256 + field[i]!;
-      if (!Number.isSafeInteger(value)) throw this.invalid('numeric field too large');
-      return value;
-    }
-    const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
-    if (text === '') return 0;
-    if (!/^[0-7]+$/.test(text)) throw this.invalid(`bad numeric field "${text}"`);
-    return parseInt(text, 8);
-  }
-
   invalid(why: string): KitError {
     return new KitError('ARCHIVE_INVALID', `${this.where}: ${why}`);
   }
-}
-
-function padding(size: number): number {
-  const rem = size % BLOCK;
-  return rem === 0 ? 0 : BLOCK - rem;
-}
-
-function cString(b: Buffer): string {
-  const nul = b.indexOf(0);
-  return b.subarray(0, nul === -1 ? b.length : nul).toString('utf8');
-}
-
-function checksumOk(block: Buffer): boolean {
-  const stored = parseInt(block.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim() || 'x', 8);
-  if (!Number.isFinite(stored)) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return stored === unsigned || stored === signed;
-}
-
-/** PAX records: "<len> <key>=<value>\n". */
-function parsePax(data: Buffer, inspector: HeaderInspector): Array<[string, string]> {
-  const records: Array<[string, string]> = [];
-  let offset = 0;
-  while (offset < data.length) {
-    if (data[offset] === 0) break; // NUL padding after the last record
-    const space = data.indexOf(0x20, offset);
-    const length = space === -1 ? NaN : Number(data.subarray(offset, space).toString('latin1'));
-    if (!Number.isSafeInteger(length) || length <= 0 || offset + length > data.length) throw inspector.invalid('malformed PAX record');
-    const record = data.subarray(space + 1, offset + length - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    if (eq === -1) throw inspector.invalid('malformed PAX record');
-    records.push([record.slice(0, eq), record.slice(eq + 1)]);
-    offset += length;
-  }
-  return records;
 }
