@@ -1,6 +1,5 @@
-import { Readable } from 'node:stream';
 import {
-  createDecompressor,
+  decompressedChunks,
   encodeTarHeader,
   KitError,
   kitfileToYaml,
@@ -30,9 +29,7 @@ export function inputArchives(store: LocalStore, layers: ResolvedLayer[], kitfil
     return {
       what,
       tar: () => {
-        const blob = store.blobChunks(layer.descriptor, what);
-        const decompressor = createDecompressor(layer.compression);
-        const plain: AsyncIterable<Buffer> = decompressor ? Readable.from(blob, { objectMode: false }).pipe(decompressor) : blob;
+        const plain = decompressedChunks(store.blobChunks(layer.descriptor, what), layer.compression);
         return layer.layerFormat === 'raw' ? singleFileTar(layer.path, layer.descriptor.size, plain, layer.compression !== 'none') : plain;
       },
     };

@@ -1,5 +1,4 @@
-import { Readable } from 'node:stream';
-import { createDecompressor, KitError, sha256Digest, TarReader, type LocalStore, type ModelKitContents } from '@modelkit/core';
+import { decompressedChunks, KitError, sha256Digest, TarReader, type LocalStore, type ModelKitContents } from '@modelkit/core';
 import { parseRunFile, RUNFILE_NAMES, type RunFile } from './runfile/index.js';
 
 const MAX_RUNFILE_BYTES = 1 << 20;
@@ -18,9 +17,7 @@ export interface PackedRunFile {
 export async function findRunFile(store: LocalStore, contents: ModelKitContents, where: string): Promise<PackedRunFile> {
   for (const layer of contents.layers.filter((l) => l.kind === 'code')) {
     const what = `code layer ${layer.descriptor.digest}`;
-    const decompressor = createDecompressor(layer.compression);
-    const blob = store.blobChunks(layer.descriptor, what);
-    const plain: AsyncIterable<Buffer> = decompressor ? Readable.from(blob, { objectMode: false }).pipe(decompressor) : blob;
+    const plain = decompressedChunks(store.blobChunks(layer.descriptor, what), layer.compression);
     if (layer.layerFormat === 'raw') {
       if (!RUNFILE_NAMES.includes(layer.path)) continue;
       const chunks: Buffer[] = [];

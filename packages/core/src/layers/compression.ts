@@ -1,5 +1,5 @@
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
-import type { Transform } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { CompressStream, DecompressStream } from 'zstd-napi';
 import { KitError } from '../errors.js';
 import type { Compression } from '../modelkit/mediatypes.js';
@@ -29,6 +29,18 @@ export function createDecompressor(compression: 'none' | 'gzip' | 'zstd'): Trans
   if (compression === 'gzip') return createGunzip({ chunkSize: CHUNK });
   if (compression === 'zstd') return new DecompressStream();
   return undefined;
+}
+
+/**
+ * A layer's stored bytes as its uncompressed stream. An error in the stored stream (a digest
+ * mismatch found at its end) is passed on to the reader, which `pipe` alone would not do.
+ */
+export function decompressedChunks(stored: AsyncIterable<Buffer>, compression: 'none' | 'gzip' | 'zstd'): AsyncIterable<Buffer> {
+  const decompressor = createDecompressor(compression);
+  if (!decompressor) return stored;
+  const source = Readable.from(stored, { objectMode: false });
+  source.once('error', (e) => decompressor.destroy(e));
+  return source.pipe(decompressor);
 }
 
 export function parseCompression(value: string): Compression {

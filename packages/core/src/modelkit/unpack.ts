@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, realpath, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { KitError } from '../errors.js';
 import { kitfileToYaml } from '../kitfile/serialize.js';
-import { createDecompressor } from '../layers/compression.js';
+import { decompressedChunks } from '../layers/compression.js';
 import { extractTar, safeEntryName, type ExtractedEntry } from '../layers/tar-extract.js';
 import type { LocalStore } from '../store/local-store.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -83,8 +82,7 @@ export async function unpack(options: UnpackOptions): Promise<UnpackResult> {
 /** Stream one verified layer into `root`: tar layers extracted, raw layers written as their one file. */
 async function stageLayer(store: LocalStore, layer: ResolvedLayer, root: string, what: string, onProgress?: (p: TransferProgress) => void): Promise<ExtractedEntry[]> {
   const blob = counted(store.blobChunks(layer.descriptor, what), layer, layer.descriptor.size, onProgress);
-  const decompressor = createDecompressor(layer.compression);
-  const plain: AsyncIterable<Buffer> = decompressor ? Readable.from(blob, { objectMode: false }).pipe(decompressor) : blob;
+  const plain = decompressedChunks(blob, layer.compression);
   if (layer.layerFormat === 'raw') {
     const name = safeEntryName(layer.path, what);
     if (name === '.') throw new KitError('UNSAFE_ARCHIVE', `${what}: a raw layer needs a file path, not the context directory`);
