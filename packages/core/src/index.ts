@@ -8,6 +8,7 @@ export * from './oci/digest.js';
 export * from './oci/hashing.js';
 export * from './reference/index.js';
 export * from './format/bytes.js';
+export * from './format/yaml-hints.js';
 export * from './modelpack/index.js';
 export * from './modelkit/index.js';
 export * from './store/index.js';

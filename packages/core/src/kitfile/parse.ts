@@ -14,6 +14,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { KitError } from '../errors.js';
+import { editDistance, YAML_SYNTAX_HINTS } from '../format/yaml-hints.js';
 import { displayPath, problemsError, type KitfilePositions, type Problem, type SourcePos } from './problems.js';
 import { isPlainNull, resolvePlainTyped, type PlainTag } from './scalars.js';
 import { allowedKeys, KitfileConfigSchema, KitfileSchema } from './schema.js';
@@ -239,18 +240,8 @@ function setKey(obj: Record<string, unknown>, key: string, value: unknown): void
 }
 
 function syntaxMessage(code: string, message: string): string {
-  const hints: Record<string, string> = {
-    TAB_AS_INDENT: 'indent with spaces, not tabs',
-    DUPLICATE_KEY: 'each key may appear once per mapping: remove or rename the repeated key',
-    BAD_INDENT: 'align keys of the same mapping to the same column and indent nested content under its key',
-    MISSING_CHAR: 'close the quote or bracket that is left open',
-    BLOCK_AS_IMPLICIT_KEY: 'put a space after the ":" and the nested content on the following lines',
-    MULTILINE_IMPLICIT_KEY: 'a key must fit on one line: check for a missing ":" or a stray line break',
-    UNEXPECTED_TOKEN: 'check the punctuation around this point (":", "-", quotes, brackets)',
-    BAD_ALIAS: 'define the anchor (&name) before using the alias (*name)',
-  };
   const text = message.replace(/\s+/g, ' ').trim();
-  return `${text}; ${hints[code] ?? 'fix the YAML syntax here'}`;
+  return `${text}; ${YAML_SYNTAX_HINTS[code] ?? 'fix the YAML syntax here'}`;
 }
 
 const KIND_WORDS: Record<string, string> = { string: 'a single value', array: 'a list', object: 'a mapping' };
@@ -293,18 +284,6 @@ function closest(word: string, candidates: string[]): string | undefined {
     if (d < bestDist) [best, bestDist] = [c, d];
   }
   return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
 }
 
 /** JSON nulls leave Go fields at their zero value; parameters keep theirs. */

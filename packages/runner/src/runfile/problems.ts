@@ -1,9 +1,9 @@
 /**
  * How run-file problems are reported: one line each, `file:line:col: field: what is wrong; what to
  * write instead`, all of a file's problems in one KitError so a user fixes them in one pass (the
- * Kitfile parser in @modelkit/core does the same; its helpers are internal to core).
+ * Kitfile parser in @modelkit/core does the same, and shares its edit distance and YAML hints).
  */
-import { KitError } from '@modelkit/core';
+import { KitError, editDistance } from '@modelkit/core';
 
 /** 1-based line and column in the run file's text. */
 export interface SourcePos {
@@ -62,14 +62,3 @@ export function closestKey(word: string, allowed: readonly string[]): string | u
   return best;
 }
 
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}

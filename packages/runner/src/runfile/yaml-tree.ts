@@ -5,7 +5,7 @@
  * bombs are reported here, with their line and column.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { KitError } from '@modelkit/core';
+import { KitError, YAML_SYNTAX_HINTS } from '@modelkit/core';
 import { fieldPath, keyName, problemsError, quote, type Problem, type SourcePos } from './problems.js';
 
 export type TreeNode =
@@ -126,16 +126,8 @@ class Builder {
 }
 
 function syntaxMessage(code: string, message: string): string {
-  const hints: Record<string, string> = {
-    TAB_AS_INDENT: 'indent with spaces, not tabs',
-    DUPLICATE_KEY: 'each key may appear once per mapping: remove or merge the repeated key',
-    BAD_INDENT: 'align keys of the same mapping to the same column and indent nested content under its key',
-    MISSING_CHAR: 'close the quote or bracket that is left open',
-    BLOCK_AS_IMPLICIT_KEY: 'put a space after the ":" and the nested content on the following lines',
-    MULTILINE_IMPLICIT_KEY: 'a key must fit on one line: check for a missing ":" or a stray line break',
-    UNEXPECTED_TOKEN: 'check the punctuation around this point (":", "-", quotes, brackets)',
-    BAD_ALIAS: 'define the anchor (&name) before using the alias (*name)',
-  };
+  // A run file's repeated key is often a section written twice, so merging is the likelier fix.
+  const hints: Record<string, string> = { ...YAML_SYNTAX_HINTS, DUPLICATE_KEY: 'each key may appear once per mapping: remove or merge the repeated key' };
   const text = message.replace(/\s+/g, ' ').trim();
   return `${text}; ${hints[code] ?? `fix the YAML here (${quote(code)})`}`;
 }
