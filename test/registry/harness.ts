@@ -19,30 +19,15 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freePort } from '../free-port.js';
 
 export const INSTALL_HINT = 'run .ci/install-servers.sh';
 
 // ---------------------------------------------------------------------------------------------
 // small utilities
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        srv.close();
-        reject(new Error('freePort: no address'));
-        return;
-      }
-      const port = addr.port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../free-port.js';
+
 
 /** Absolute path of `name` on PATH (or among the usual sbin/bin dirs), or undefined. */
 export function findBinary(name: string): string | undefined {

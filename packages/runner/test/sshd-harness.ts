@@ -9,6 +9,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../../test/free-port.js';
 
 const SSHD = '/usr/sbin/sshd';
 const SETPRIV = '/usr/bin/setpriv';
@@ -36,19 +37,8 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') return srv.close(() => reject(new Error('freePort: no address')));
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
+export { freePort } from '../../../test/free-port.js';
+
 
 function findSetpriv(): boolean {
   try {

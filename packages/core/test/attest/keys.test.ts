@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KitError } from '../../src/errors.js';
 import { generateKeyPair, keyId, loadPrivateKey, loadPublicKey, writeKeyPair } from '../../src/attest/index.js';
+import { rejection } from '../helpers/caught.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -17,16 +18,6 @@ afterAll(async () => {
 
 function openssl(...args: string[]): string {
   return execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-async function rejected(fn: () => Promise<unknown>): Promise<KitError> {
-  try {
-    await fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KitError);
-    return e as KitError;
-  }
-  throw new Error('expected a KitError');
 }
 
 describe('generateKeyPair', () => {
@@ -72,13 +63,13 @@ describe('writeKeyPair', () => {
   it('refuses when either file exists, naming it, and overwrites with force', async () => {
     const prefix = join(dir, 'w2');
     await writeKeyPair(prefix, generateKeyPair());
-    const err = await rejected(() => writeKeyPair(prefix, generateKeyPair()));
+    const err = await rejection(writeKeyPair(prefix, generateKeyPair()));
     expect(err.code).toBe('ALREADY_EXISTS');
     expect(err.message).toContain(`${prefix}.key`);
 
     const onlyPub = join(dir, 'w3');
     await writeFile(`${onlyPub}.pub`, 'x');
-    const err2 = await rejected(() => writeKeyPair(onlyPub, generateKeyPair()));
+    const err2 = await rejection(writeKeyPair(onlyPub, generateKeyPair()));
     expect(err2.code).toBe('ALREADY_EXISTS');
     expect(err2.message).toContain(`${onlyPub}.pub`);
 
@@ -90,7 +81,7 @@ describe('writeKeyPair', () => {
 
   it('refuses a pair whose halves do not match', async () => {
     const mixed = { privateKey: generateKeyPair().privateKey, publicKey: generateKeyPair().publicKey };
-    const err = await rejected(() => writeKeyPair(join(dir, 'w4'), mixed));
+    const err = await rejection(writeKeyPair(join(dir, 'w4'), mixed));
     expect(err.code).toBe('KEY_INVALID');
   });
 });
@@ -126,7 +117,7 @@ describe('loadPrivateKey / loadPublicKey', () => {
     const path = join(dir, 'notes.txt');
     await writeFile(path, 'hello, not a key\n');
     for (const load of [loadPrivateKey, loadPublicKey]) {
-      const err = await rejected(() => load(path));
+      const err = await rejection(load(path));
       expect(err.code).toBe('KEY_INVALID');
       expect(err.message).toContain(path);
       expect(err.message).toContain('ECDSA P-256 or Ed25519 PEM');
@@ -146,7 +137,7 @@ describe('loadPrivateKey / loadPublicKey', () => {
       [rsaPub, loadPublicKey, 'RSA'],
       [p384, loadPrivateKey, 'secp384r1'],
     ] as const) {
-      const err = await rejected(() => load(path));
+      const err = await rejection(load(path));
       expect(err.code).toBe('KEY_INVALID');
       expect(err.message).toContain(path);
       expect(err.message).toContain(type);
@@ -156,11 +147,11 @@ describe('loadPrivateKey / loadPublicKey', () => {
 
   it('refuses a public key where a private key is needed, and a missing file', async () => {
     const { publicKeyPath } = await writeKeyPair(join(dir, 'pubonly'), generateKeyPair());
-    const err = await rejected(() => loadPrivateKey(publicKeyPath));
+    const err = await rejection(loadPrivateKey(publicKeyPath));
     expect(err.code).toBe('KEY_INVALID');
     expect(err.message).toContain(publicKeyPath);
     const missing = join(dir, 'missing.key');
-    const err2 = await rejected(() => loadPrivateKey(missing));
+    const err2 = await rejection(loadPrivateKey(missing));
     expect(err2.code).toBe('KEY_INVALID');
     expect(err2.message).toContain(missing);
   });
@@ -172,12 +163,12 @@ describe('loadPrivateKey / loadPublicKey', () => {
     const saved = process.env.KITOPS_KEY_PASSWORD;
     delete process.env.KITOPS_KEY_PASSWORD;
     try {
-      const err = await rejected(() => loadPrivateKey(path));
+      const err = await rejection(loadPrivateKey(path));
       expect(err.code).toBe('KEY_INVALID');
       expect(err.message).toContain(path);
       expect(err.message).toMatch(/encrypted: decrypt it first/);
 
-      const wrong = await rejected(() => loadPrivateKey(path, { passphrase: 'nope' }));
+      const wrong = await rejection(loadPrivateKey(path, { passphrase: 'nope' }));
       expect(wrong.code).toBe('KEY_INVALID');
       expect(wrong.message).toContain('wrong passphrase');
 
@@ -195,7 +186,7 @@ describe('loadPrivateKey / loadPublicKey', () => {
   it("refuses cosign's own encrypted key format with a pointer to PEM keys", async () => {
     const path = join(dir, 'cosign.key');
     await writeFile(path, '-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJrZGYiOnt9fQ==\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n');
-    const err = await rejected(() => loadPrivateKey(path));
+    const err = await rejection(loadPrivateKey(path));
     expect(err.code).toBe('KEY_INVALID');
     expect(err.message).toContain(path);
     expect(err.message).toContain('cosign');

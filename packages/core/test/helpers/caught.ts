@@ -11,3 +11,14 @@ export function caught(fn: () => unknown): KitError {
   }
   throw new Error('expected a KitError');
 }
+
+/** The KitError `p` rejects with; fails the test if it resolves or rejects with something else. */
+export async function rejection(p: Promise<unknown>): Promise<KitError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(KitError);
+    return e as KitError;
+  }
+  throw new Error('expected a rejection with a KitError');
+}

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KitError } from '../../src/errors.js';
 import { findKitfile, loadKitfile } from '../../src/kitfile/load.js';
+import { rejection } from '../helpers/caught.js';
 
 let dir: string;
 beforeEach(() => {
@@ -13,16 +14,6 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function rejection(p: Promise<unknown>): Promise<KitError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof KitError) return e;
-    throw e;
-  }
-  throw new Error('expected a KitError');
-}
 
 describe('findKitfile', () => {
   it('tries Kitfile, kitfile, .kitfile in that order', () => {

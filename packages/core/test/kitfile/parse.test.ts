@@ -2,21 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { KitError } from '../../src/errors.js';
 import { parseKitfile, parseKitfileJson, parseKitfileWithPositions } from '../../src/kitfile/parse.js';
 import { validateKitfile } from '../../src/kitfile/validate.js';
-
-function failure(f: () => unknown): KitError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KitError) return e;
-    throw e;
-  }
-  throw new Error('expected a KitError');
-}
+import { caught } from '../helpers/caught.js';
 
 describe('parseKitfile: positions in every message', () => {
   it('names an unknown key with its line:column, the allowed keys and a likely fix', () => {
     const text = 'manifestVersion: 1.0.0\npackage:\n  name: x\nmodel:\n  name: m\n  path: m\n  fromat: onnx\n';
-    const e = failure(() => parseKitfile(text));
+    const e = caught(() => parseKitfile(text));
     expect(e.code).toBe('KITFILE_INVALID');
     expect(e.message).toBe(
       'Kitfile:7:3: unknown key "fromat" in model (allowed: name, path, license, framework, format, version, ' +
@@ -36,7 +27,7 @@ describe('parseKitfile: positions in every message', () => {
       'datasets:',
       '  - name: [a]',
     ].join('\n');
-    const lines = failure(() => parseKitfile(text, 'my/Kitfile')).message.split('\n');
+    const lines = caught(() => parseKitfile(text, 'my/Kitfile')).message.split('\n');
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/^my\/Kitfile:2:1: unknown key "modle" at the top level \(allowed: manifestVersion, package, model, code, datasets, docs, prompts, mcpServers\); did you mean "model"\?$/);
     expect(lines[1]).toBe('my/Kitfile:4:12: package.authors must be a list, got the value "jane"; write one "- item" line per entry under the key');
@@ -45,26 +36,26 @@ describe('parseKitfile: positions in every message', () => {
   });
 
   it('locates the top level being the wrong type', () => {
-    expect(failure(() => parseKitfile('- a\n- b\n')).message).toMatch(/^Kitfile:1:1: the Kitfile must be a mapping, got a list; /);
-    expect(failure(() => parseKitfile('   \n# only a comment\n')).message).toMatch(/^Kitfile:1:1: the Kitfile is empty/);
+    expect(caught(() => parseKitfile('- a\n- b\n')).message).toMatch(/^Kitfile:1:1: the Kitfile must be a mapping, got a list; /);
+    expect(caught(() => parseKitfile('   \n# only a comment\n')).message).toMatch(/^Kitfile:1:1: the Kitfile is empty/);
   });
 
   it('reports YAML syntax errors as KITFILE_SYNTAX with their position', () => {
-    const tab = failure(() => parseKitfile('manifestVersion: 1.0.0\nmodel:\n\tpath: x\n'));
+    const tab = caught(() => parseKitfile('manifestVersion: 1.0.0\nmodel:\n\tpath: x\n'));
     expect(tab.code).toBe('KITFILE_SYNTAX');
     expect(tab.message).toMatch(/^Kitfile:3:1: Tabs are not allowed as indentation; indent with spaces, not tabs/);
 
-    const dup = failure(() => parseKitfile('manifestVersion: 1.0.0\nmodel:\n  path: a\n  path: b\n'));
+    const dup = caught(() => parseKitfile('manifestVersion: 1.0.0\nmodel:\n  path: a\n  path: b\n'));
     expect(dup.code).toBe('KITFILE_SYNTAX');
     expect(dup.message).toMatch(/^Kitfile:4:3: Map keys must be unique; /);
 
-    const open = failure(() => parseKitfile('manifestVersion: 1.0.0\npackage:\n  name: "unterminated\n'));
+    const open = caught(() => parseKitfile('manifestVersion: 1.0.0\npackage:\n  name: "unterminated\n'));
     expect(open.code).toBe('KITFILE_SYNTAX');
     expect(open.message).toMatch(/^Kitfile:4:1: Missing closing "quote; close the quote or bracket that is left open$/);
   });
 
   it('refuses a second YAML document instead of silently dropping it', () => {
-    const e = failure(() => parseKitfile('manifestVersion: 1.0.0\n---\nmodel: {path: x}\n'));
+    const e = caught(() => parseKitfile('manifestVersion: 1.0.0\n---\nmodel: {path: x}\n'));
     expect(e.code).toBe('KITFILE_SYNTAX');
     expect(e.message).toMatch(/^Kitfile:3:1: a second YAML document/);
   });
@@ -72,7 +63,7 @@ describe('parseKitfile: positions in every message', () => {
   it('gives validation the positions: duplicate path at the later use', () => {
     const text = 'manifestVersion: 1.0.0\nmodel:\n  name: m\n  path: data\ndatasets:\n  - name: d\n    path: ./data/\n';
     const { kitfile, positions } = parseKitfileWithPositions(text);
-    const e = failure(() => validateKitfile(kitfile, { file: 'Kitfile', positions }));
+    const e = caught(() => validateKitfile(kitfile, { file: 'Kitfile', positions }));
     expect(e.message).toBe('Kitfile:7:11: model m and dataset layer 0 use the same path data; give each layer its own path (layers may nest, but not coincide)');
   });
 });
@@ -97,12 +88,12 @@ describe('parseKitfile: yaml.v3 decoding semantics', () => {
   });
 
   it('rejects parameter keys that are not strings (Go cannot marshal them to JSON)', () => {
-    const e = failure(() => parseKitfile('manifestVersion: 1.0.0\nmodel:\n  parameters:\n    1: one\n'));
+    const e = caught(() => parseKitfile('manifestVersion: 1.0.0\nmodel:\n  parameters:\n    1: one\n'));
     expect(e.message).toMatch(/^Kitfile:4:5: the key 1 in model\.parameters is read as int, .*quote it: "1"$/);
   });
 
   it('rejects a mistyped explicit tag', () => {
-    expect(failure(() => parseKitfile('manifestVersion: 1.0.0\nmodel:\n  parameters:\n    a: !!int abc\n')).message).toMatch(
+    expect(caught(() => parseKitfile('manifestVersion: 1.0.0\nmodel:\n  parameters:\n    a: !!int abc\n')).message).toMatch(
       /^Kitfile:4:14: cannot decode !!str "abc" as !!int; /,
     );
   });
@@ -111,13 +102,13 @@ describe('parseKitfile: yaml.v3 decoding semantics', () => {
     const kf = parseKitfile('manifestVersion: 1.0.0\nmodel:\n  <<: {name: base, path: p}\n  name: real\n  parameters: &p {a: 1}\ndatasets:\n  - path: d\n    parameters: *p\n');
     expect(kf.model).toEqual({ name: 'real', path: 'p', parameters: { a: 1 } });
     expect(kf.datasets?.[0].parameters).toEqual({ a: 1 });
-    expect(failure(() => parseKitfile('manifestVersion: 1.0.0\nmodel:\n  parameters: &x [*x]\n')).message).toMatch(/alias \*x is used inside its own anchor/);
+    expect(caught(() => parseKitfile('manifestVersion: 1.0.0\nmodel:\n  parameters: &x [*x]\n')).message).toMatch(/alias \*x is used inside its own anchor/);
   });
 
   it('caps alias expansion ("billion laughs")', () => {
     const lines = ['manifestVersion: 1.0.0', 'model:', '  parameters:', '    a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i < 8; i++) lines.push(`    a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
-    expect(failure(() => parseKitfile(lines.join('\n'))).message).toMatch(/more than 100000 YAML nodes/);
+    expect(caught(() => parseKitfile(lines.join('\n'))).message).toMatch(/more than 100000 YAML nodes/);
   });
 
   it('decodes null list items and docs without path like Go zero values', () => {
@@ -151,8 +142,8 @@ describe('parseKitfileJson (config blobs)', () => {
   });
 
   it('reports broken JSON and wrong types as KitErrors', () => {
-    expect(failure(() => parseKitfileJson('{"manifestVersion":')).code).toBe('KITFILE_SYNTAX');
-    const e = failure(() => parseKitfileJson('{"manifestVersion":"1.0.0","code":{"path":"x"}}'));
+    expect(caught(() => parseKitfileJson('{"manifestVersion":')).code).toBe('KITFILE_SYNTAX');
+    const e = caught(() => parseKitfileJson('{"manifestVersion":"1.0.0","code":{"path":"x"}}'));
     expect(e.code).toBe('KITFILE_INVALID');
     expect(e.message).toMatch(/^config: code: .*expected array/);
   });

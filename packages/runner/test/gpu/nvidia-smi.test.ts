@@ -5,21 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { KitError } from '@modelkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLocalGpus, NVIDIA_SMI_APPS_QUERY, NVIDIA_SMI_BANNER, NVIDIA_SMI_GPU_QUERY, parseGpuCsv } from '../../src/gpu/index.js';
+import { caught } from '../../../core/test/helpers/caught.js';
 
 const BANNER = `Tue Mar 12 10:00:00 2024
 +-----------------------------------------------------------------------------------------+
 | NVIDIA-SMI 550.54.15              Driver Version: 550.54.15      CUDA Version: 12.4     |
 |-----------------------------------------+------------------------+----------------------+`;
-
-function kitError(fn: () => unknown): KitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KitError);
-    return e as KitError;
-  }
-  throw new Error('expected a KitError');
-}
 
 describe('nvidia-smi invocations', () => {
   it('queries CSV without header or units, and compute apps by GPU UUID', () => {
@@ -73,15 +64,15 @@ describe('parseGpuCsv', () => {
   });
 
   it('rejects nonsense naming the line', () => {
-    const wrongCount = kitError(() => parseGpuCsv('0, GPU-x, NVIDIA L4, 23034, 0, 550.90.07\nGPU-y, NVIDIA L4, 23034\n', ''));
+    const wrongCount = caught(() => parseGpuCsv('0, GPU-x, NVIDIA L4, 23034, 0, 550.90.07\nGPU-y, NVIDIA L4, 23034\n', ''));
     expect(wrongCount.code).toBe('FORMAT_UNSUPPORTED');
     expect(wrongCount.message).toMatch(/line 2 \("GPU-y, NVIDIA L4, 23034"\): expected 6 comma-separated fields .* got 3/);
-    expect(kitError(() => parseGpuCsv('zero, GPU-x, NVIDIA L4, 1, 0, 550\n', '')).message).toMatch(/line 1 .*GPU index "zero" is not a number/);
-    expect(kitError(() => parseGpuCsv('0, [N/A], NVIDIA L4, 1, 0, 550\n', '')).message).toMatch(/line 1 .*no usable GPU UUID/);
-    expect(kitError(() => parseGpuCsv('0, GPU-x, NVIDIA L4, lots, 0, 550\n', '')).message).toMatch(/memory.total "lots" is not a number of MiB at line 1/);
-    expect(kitError(() => parseGpuCsv('Failed to initialize NVML: Driver/library version mismatch\n', '')).message).toMatch(/line 1 \("Failed to initialize NVML/);
-    expect(kitError(() => parseGpuCsv('', 'GPU-x, 12\nGPU-x\n')).message).toMatch(/compute-apps output at line 2: "GPU-x"/);
-    expect(kitError(() => parseGpuCsv('', 'GPU-x, twelve\n')).message).toMatch(/compute-apps output at line 1/);
+    expect(caught(() => parseGpuCsv('zero, GPU-x, NVIDIA L4, 1, 0, 550\n', '')).message).toMatch(/line 1 .*GPU index "zero" is not a number/);
+    expect(caught(() => parseGpuCsv('0, [N/A], NVIDIA L4, 1, 0, 550\n', '')).message).toMatch(/line 1 .*no usable GPU UUID/);
+    expect(caught(() => parseGpuCsv('0, GPU-x, NVIDIA L4, lots, 0, 550\n', '')).message).toMatch(/memory.total "lots" is not a number of MiB at line 1/);
+    expect(caught(() => parseGpuCsv('Failed to initialize NVML: Driver/library version mismatch\n', '')).message).toMatch(/line 1 \("Failed to initialize NVML/);
+    expect(caught(() => parseGpuCsv('', 'GPU-x, 12\nGPU-x\n')).message).toMatch(/compute-apps output at line 2: "GPU-x"/);
+    expect(caught(() => parseGpuCsv('', 'GPU-x, twelve\n')).message).toMatch(/compute-apps output at line 1/);
   });
 });
 
