@@ -7,7 +7,7 @@ import {
   type LocalStore,
   type ReadTarget,
 } from '@modelkit/core';
-import { pushReferrer, type RemoteRepository } from './repository.js';
+import { pushReferrer, referrerEntry, type RemoteRepository } from './repository.js';
 
 /** A remote repository seen as a read target: everything fetched is verified against its digest. */
 export function remoteTarget(repository: RemoteRepository): ReadTarget {
@@ -20,15 +20,6 @@ export function remoteTarget(repository: RemoteRepository): ReadTarget {
     fetchBlobBytes: (desc) => repository.fetchBlobBytes(desc),
     referrers: (digest, artifactType) => repository.referrers(digest, artifactType),
   };
-}
-
-/** The referrer's entry as the subject's referrers list shows it: artifact type and annotations. */
-function referrerEntry(descriptor: Descriptor, manifest: { artifactType?: string; config: Descriptor; annotations?: Record<string, string> }): Descriptor {
-  const entry: Descriptor = { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size };
-  const artifactType = manifest.artifactType ?? manifest.config.mediaType;
-  if (artifactType) entry.artifactType = artifactType;
-  if (manifest.annotations && Object.keys(manifest.annotations).length > 0) entry.annotations = manifest.annotations;
-  return entry;
 }
 
 /** Attach a payload to a manifest in a registry: its blobs, then the referrer manifest. */

@@ -383,16 +383,21 @@ export async function pushReferrer(repository: RemoteRepository, bytes: Buffer, 
     if (!(e instanceof RegistryError && e.status === 404)) throw e;
   }
   if (!index.manifests.some((m) => m.digest === pushed.digest)) {
-    const entry: Descriptor = { mediaType, digest: pushed.digest, size: pushed.size };
-    const artifactType = manifest.artifactType ?? manifest.config?.mediaType;
-    if (artifactType) entry.artifactType = artifactType;
-    if (manifest.annotations && Object.keys(manifest.annotations).length > 0) entry.annotations = manifest.annotations;
-    index.manifests.push(entry);
+    index.manifests.push(referrerEntry({ mediaType, digest: pushed.digest, size: pushed.size }, manifest));
     await repository.pushManifest(tag, Buffer.from(JSON.stringify(index)), OCI_INDEX_MEDIA_TYPE);
   }
   return pushed;
 }
 
+
+/** A referrer's entry in its subject's referrers list: its descriptor with artifact type and annotations. */
+export function referrerEntry(descriptor: Descriptor, manifest: { artifactType?: string; config?: Descriptor; annotations?: Record<string, string> }): Descriptor {
+  const entry: Descriptor = { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size };
+  const artifactType = manifest.artifactType ?? manifest.config?.mediaType;
+  if (artifactType) entry.artifactType = artifactType;
+  if (manifest.annotations && Object.keys(manifest.annotations).length > 0) entry.annotations = manifest.annotations;
+  return entry;
+}
 
 /** The referrers fallback tag: `<alg>-<hex>`. */
 export function referrersTag(digest: string): string {

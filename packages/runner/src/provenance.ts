@@ -8,8 +8,9 @@ import {
   type Descriptor,
   type InTotoStatement,
   type ReadTarget,
+  SIGSTORE_BUNDLE_MEDIA_TYPE,
+  TOOL_VERSION,
 } from '@modelkit/core';
-import { SIGSTORE_BUNDLE_MEDIA_TYPE, TOOL_VERSION } from '@modelkit/core';
 
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 /** Our build type: what `externalParameters` and `internalParameters` mean (spec/runner.md). */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KitError, writeFileAtomic } from '@modelkit/core';
+import { KitError, processAlive, writeFileAtomic } from '@modelkit/core';
 
 /** A run's life, after dstack's status/reason split plus SkyPilot's failed_setup. */
 export type RunStatus =
@@ -90,18 +90,9 @@ export class RunStore {
   }
 
   async settleOrphan(state: RunState): Promise<RunState> {
-    if (FINISHED.has(state.status) || alive(state.pid)) return state;
+    if (FINISHED.has(state.status) || processAlive(state.pid)) return state;
     const settled: RunState = { ...state, status: 'failed', terminationReason: 'interrupted', finishedAt: state.finishedAt ?? (await stat(this.dir(state.id))).mtime.toISOString() };
     await this.write(settled);
     return settled;
-  }
-}
-
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

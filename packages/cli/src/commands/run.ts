@@ -103,7 +103,7 @@ export function registerRun(program: Command): void {
           const line = `Run ${s.id}: ${s.status}${s.terminationReason ? ` (${s.terminationReason})` : ''}`;
           if (line !== shown) info((shown = line));
         },
-        push: opts.push ? (output) => pushOutput(command, opts, output.references.map((r) => `${r.registry}/${r.repository}:${r.tag}`)) : undefined,
+        push: opts.push ? (output) => pushOutput(command, opts, store, output.references.map((r) => `${r.registry}/${r.repository}:${r.tag}`)) : undefined,
       });
     } finally {
       process.off('SIGINT', cancel);
@@ -116,8 +116,7 @@ export function registerRun(program: Command): void {
   });
 }
 
-async function pushOutput(command: Command, opts: RunFlags, references: string[]): Promise<void> {
-  const store = await openStore(command);
+async function pushOutput(command: Command, opts: RunFlags, store: LocalStore, references: string[]): Promise<void> {
   const client = registryClient(command, opts);
   try {
     const first = parseDockerReference(references[0]!);

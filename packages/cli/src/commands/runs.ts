@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KitError } from '@modelkit/core';
-import { alive, FINISHED, type RunStore } from '@modelkit/runner';
+import { KitError, processAlive } from '@modelkit/core';
+import { FINISHED, type RunStore } from '@modelkit/runner';
 import type { Command } from 'commander';
 import { info, printJson, table } from '../output.js';
 import { runStore } from './run.js';
@@ -39,7 +39,7 @@ export function registerRuns(program: Command): void {
       process.kill(state.pid, 'SIGTERM');
       for (let i = 0; i < 600; i++) {
         const now = await store.read(id);
-        if (FINISHED.has(now.status) || !alive(now.pid)) {
+        if (FINISHED.has(now.status) || !processAlive(now.pid)) {
           info(`Run ${id}: ${(await store.settleOrphan(now)).status}`);
           return;
         }
