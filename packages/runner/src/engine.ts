@@ -1,31 +1,22 @@
-import { createHash, type KeyObject } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import {
-  attachLocal,
-  describeModelKit,
-  KitError,
-  layerSelected,
-  parseFilter,
-  resolveLocal,
-  type Descriptor,
-  type LocalStore,
-  type PackResult,
-} from '@modelkit/core';
+import { describeModelKit, KitError, layerSelected, parseFilter, resolveLocal, type Descriptor, type LocalStore, type PackResult } from '@modelkit/core';
 import { gpuEnvironment, selectGpus } from './gpu/index.js';
 import type { ExecutionHost, GpuInfo, StepHandle, Workspace } from './hosts/host.js';
+import { isScheduler, type JobEnd, type JobRequest, type Scheduler, type SubmittedJob } from './hosts/scheduler.js';
 import { inputArchives } from './materialize.js';
-import { packOutputs, planOutputs } from './outputs.js';
-import { provenancePayload, provenanceStatement } from './provenance.js';
-import { parseGpuSpec, type RunFile } from './runfile/index.js';
+import { packageRun, type FinishedRun } from './package-run.js';
+import { RunRecorder, type RunUpdate } from './recorder.js';
+import { parseGpuSpec, type RetryEvent, type RunFile } from './runfile/index.js';
 import { findRunFile } from './runfile-in-kit.js';
-import { FINISHED, RunStore, type RunState, type RunStatus } from './state.js';
+import { FINISHED, RunStore, type RunState } from './state.js';
 
 export interface RunOptions {
   store: LocalStore;
   runs: RunStore;
-  host: ExecutionHost;
+  /** A host that runs the steps (local, SSH) or a scheduler that takes the job (Slurm). */
+  host: ExecutionHost | Scheduler;
   /** What the user named (a reference or a directory), for states and messages. */
   input: string;
   /** Bring the input into the local store (pack a directory, pull a reference) and say what it is. */
@@ -52,32 +43,16 @@ export interface RunOptions {
 
 /**
  * `kit run`: resolve the input to a digest, read its run file, reserve GPUs, materialize the
- * selected layers on the host, run setup then run (logs streamed and kept), pack the outputs as a
+ * selected layers on the host, run setup then run (logs streamed and kept), or submit both as one
+ * job to a scheduler and follow it, pack the outputs as a
  * new ModelKit reusing the input's layers, attach SLSA provenance, push. Every state change is
  * persisted, and the run always ends in a finished state with its reason.
  */
 export async function runModelKit(options: RunOptions): Promise<RunState> {
   const { runs, host, store } = options;
-  let state = await runs.create({ id: options.runId ?? RunStore.newRunId(), input: options.input, backend: host.description, pid: process.pid });
-  const update: Update = async (status, extra = {}) => {
-    state = { ...state, ...extra, status };
-    if (FINISHED.has(status)) state.finishedAt = new Date().toISOString();
-    await runs.write(state);
-    options.onStatus?.(state);
-    return state;
-  };
+  const recorder = await RunRecorder.start(runs, { id: options.runId ?? RunStore.newRunId(), input: options.input, backend: host.description, pid: process.pid }, options);
+  const { update, emit } = recorder;
   let phase: 'prepare' | 'gpus' | 'steps' = 'prepare';
-  const log = createWriteStream(runs.logPath(state.id), { flags: 'a', mode: 0o600 });
-  const logHash = createHash('sha256');
-  let logSize = 0;
-  let secrets: string[] = [];
-  const emit = (chunk: Buffer) => {
-    const clean = redact(chunk, secrets);
-    log.write(clean);
-    logHash.update(clean);
-    logSize += clean.length;
-    options.onLog?.(clean);
-  };
   let release: (() => Promise<void>) | undefined;
   let workspace: Workspace | undefined;
   try {
@@ -87,73 +62,94 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
     const contents = describeModelKit(kit.manifest, await store.readBlob(kit.manifest.config, 'config'), options.input);
     const runFile = await findRunFile(store, contents, options.input);
     const spec = runFile.runFile;
-    secrets = secretValues(spec, options.environment ?? process.env);
+    const environment = options.environment ?? process.env;
+    recorder.maskSecrets(secretValues(spec, environment));
+    const runId = recorder.state.id;
     await update('fetching', { inputDigest: resolved.descriptor.digest, host: await host.hostname(), startedAt: new Date().toISOString() });
 
     // retry (dstack's semantics): the listed events start the failed part over while the window lasts.
     const retryUntil = spec.retry ? Date.now() + spec.retry.durationMs : 0;
-    const mayRetry = (event: 'no_capacity' | 'error') => !!spec.retry?.onEvents.includes(event) && Date.now() < retryUntil && !options.signal?.aborted;
-    phase = 'gpus';
-    let gpus: GpuInfo[];
-    for (;;) {
-      try {
-        gpus = await pickGpus(host, spec, options.gpus);
-        if (gpus.length > 0) release = await host.reserveGpus(gpus.map((g) => g.uuid), state.id);
-        break;
-      } catch (e) {
-        if (!(e instanceof KitError) || !mayRetry('no_capacity')) throw e;
-        emit(Buffer.from(`[kit] no capacity (${e.message}); retrying\n`));
-        await sleep(options.retryDelayMs ?? 10_000);
+    const mayRetry = (event: RetryEvent) => !!spec.retry?.onEvents.includes(event) && Date.now() < retryUntil && !options.signal?.aborted;
+    const gpuRequest = options.gpus ? parseGpuSpec(options.gpus, '--gpus') : spec.resources.gpu;
+    if (spec.nodes > 1 && !isScheduler(host)) {
+      throw new KitError('INVALID_ARGUMENT', `the run file asks for nodes: ${spec.nodes}, and the ${host.description} backend runs one node; use --backend slurm (or kubernetes), or set nodes: 1`);
+    }
+    let gpus: GpuInfo[] = [];
+    if (!isScheduler(host)) {
+      phase = 'gpus';
+      for (;;) {
+        try {
+          gpus = gpuRequest ? selectGpus(gpuRequest, await host.listGpus(), await host.reservedGpus?.()) : [];
+          if (gpus.length > 0) release = await host.reserveGpus(gpus.map((g) => g.uuid), runId);
+          break;
+        } catch (e) {
+          if (!(e instanceof KitError) || !mayRetry('no_capacity')) throw e;
+          emit(Buffer.from(`[kit] no capacity (${e.message}); retrying\n`));
+          await sleep(options.retryDelayMs ?? 10_000);
+        }
       }
+      await update('fetching', { gpus: gpus.map((g) => g.uuid) });
     }
     phase = 'steps';
-    await update('fetching', { gpus: gpus.map((g) => g.uuid) });
 
-    workspace = await host.createWorkspace(state.id);
+    workspace = await host.createWorkspace(runId);
     const filters = (spec.inputs ?? []).map(parseFilter);
     const selected = contents.layers.filter((l) => layerSelected(filters, l.kind, l.element));
     for (const archive of inputArchives(store, selected, contents.kitfile)) await host.extractTar(archive.tar(), workspace.inputs);
 
-    const env = runEnvironment(spec, state.id, workspace, gpus, options.environment ?? process.env);
     const started = new Date().toISOString();
-    if (spec.setup.length > 0) {
-      await update('setting_up');
-      const ended = await runStep(host, workspace, 'setup', spec.setup, env, emit, spec.maxDurationMs, options.signal);
-      if (ended.status !== 'ok') return await finish(update, ended, 'failed_setup');
+    let job: FinishedRun['job'];
+    if (isScheduler(host)) {
+      const request: JobRequest = {
+        runId, workspace, setup: spec.setup, run: spec.run,
+        env: { ...spec.env, ...contractEnvironment(runId, workspace, spec.nodes) },
+        secrets: Object.fromEntries(spec.secrets.map((name) => [name, environment[name] ?? ''])),
+        resources: spec.resources, gpu: gpuRequest, nodes: spec.nodes, maxDurationMs: spec.maxDurationMs,
+      };
+      let attempt = await runJob(host, request, recorder, options.signal);
+      while ((attempt.end.outcome === 'failed' && attempt.end.step === 'run' && mayRetry('error')) || (attempt.end.outcome === 'interrupted' && mayRetry('interruption'))) {
+        emit(Buffer.from(`[kit] job ${attempt.job.id} ended ${attempt.end.detail ?? attempt.end.outcome}; submitting again\n`));
+        attempt = await runJob(host, request, recorder, options.signal);
+      }
+      const { end } = attempt;
+      if (end.outcome !== 'succeeded') return await finish(update, end.outcome === 'failed' || end.outcome === 'interrupted' ? { status: 'exit', exitCode: end.exitCode, signal: end.signal, reason: end.outcome === 'interrupted' ? 'interrupted' : undefined } : { status: end.outcome }, end.step === 'setup' ? 'failed_setup' : 'failed');
+      const allocation = await attempt.job.allocation();
+      gpus = allocation.gpus;
+      job = { scheduler: host.scheduler, id: attempt.job.id, nodes: allocation.nodes };
+      await update('running', { gpus: gpus.map((g) => g.uuid) });
+    } else {
+      const env = { ...runEnvironment(spec, runId, workspace, gpus, environment) };
+      if (spec.setup.length > 0) {
+        await update('setting_up');
+        const ended = await runStep(host, workspace, 'setup', spec.setup, env, emit, spec.maxDurationMs, options.signal);
+        if (ended.status !== 'ok') return await finish(update, ended, 'failed_setup');
+      }
+      await update('running');
+      let ended = await runStep(host, workspace, 'run', spec.run, env, emit, spec.maxDurationMs, options.signal);
+      while (ended.status === 'exit' && mayRetry('error')) {
+        emit(Buffer.from(`[kit] run ended with ${ended.signal ?? `exit code ${ended.exitCode}`}; retrying\n`));
+        ended = await runStep(host, workspace, 'run', spec.run, env, emit, spec.maxDurationMs, options.signal);
+      }
+      if (ended.status !== 'ok') return await finish(update, ended, 'failed');
     }
-    await update('running');
-    let ended = await runStep(host, workspace, 'run', spec.run, env, emit, spec.maxDurationMs, options.signal);
-    while (ended.status === 'exit' && mayRetry('error')) {
-      emit(Buffer.from(`[kit] run ended with ${ended.signal ?? `exit code ${ended.exitCode}`}; retrying\n`));
-      ended = await runStep(host, workspace, 'run', spec.run, env, emit, spec.maxDurationMs, options.signal);
-    }
-    if (ended.status !== 'ok') return await finish(update, ended, 'failed');
 
     await update('packaging');
-    const outputsDir = await host.fetchOutputs(workspace, join(runs.dir(state.id), 'outputs'));
-    const plan = await planOutputs(contents, spec, outputsDir, { reference: resolved.reference, digest: resolved.descriptor.digest, runId: state.id });
-    const output = await packOutputs(store, outputsDir, plan, options.tags);
-    await new Promise<void>((done) => log.end(done));
-    const statement = provenanceStatement(output.descriptor, {
-      runId: state.id,
+    const outputsDir = await host.fetchOutputs(workspace, join(runs.dir(runId), 'outputs'));
+    const output = await packageRun(store, {
+      runId,
+      input: { reference: resolved.reference, descriptor: resolved.descriptor, contents },
+      runFile,
+      outputsDir,
       backend: host.description,
-      host: state.host!,
-      input: { reference: resolved.reference, digest: resolved.descriptor.digest, mediaType: resolved.descriptor.mediaType },
-      outputName: output.references[0] ? `${output.references[0].registry}/${output.references[0].repository}` : resolved.reference,
-      runFile: { path: runFile.path, digest: runFile.digest, content: spec },
-      command: { setup: spec.setup, run: spec.run },
-      env: spec.env,
-      secretNames: spec.secrets,
-      resources: spec.resources,
-      gpus: gpus.map((g) => ({ uuid: g.uuid, name: g.name, memoryTotalMiB: g.memoryTotalMiB })),
-      driverVersion: gpus[0]?.driverVersion,
-      cudaVersion: gpus[0]?.cudaVersion,
+      host: recorder.state.host!,
+      gpus,
+      job,
       startedOn: started,
       finishedOn: new Date().toISOString(),
-      log: { digest: `sha256:${logHash.digest('hex')}`, size: logSize },
-      exitCode: 0,
+      log: await recorder.closeLog(),
+      tags: options.tags,
+      key: options.key,
     });
-    await attachLocal(store, output.descriptor, provenancePayload(output.descriptor, statement, options.key));
     const references = output.references.map((r) => `${r.registry}/${r.repository}:${r.tag}`);
     await update('packaging', { output: { digest: output.descriptor.digest, references } });
     if (options.push) {
@@ -165,24 +161,38 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
         throw e;
       }
     }
-    await update('succeeded', { exitCode: 0, terminationReason: 'exit_code:0' });
-    return state;
+    return await update('succeeded', { exitCode: 0, terminationReason: 'exit_code:0' });
   } catch (e) {
-    if (!FINISHED.has(state.status)) {
+    if (!FINISHED.has(recorder.state.status)) {
       const reason = phase === 'gpus' ? 'no_capacity' : e instanceof KitError ? `error:${e.code}` : 'error';
       await update('failed', { terminationReason: reason });
     }
     throw e;
   } finally {
-    if (!log.closed) log.end();
+    recorder.release();
     await release?.().catch(() => undefined);
     if (workspace && !options.keepWorkspace) await host.cleanup(workspace).catch(() => undefined);
   }
 }
 
-type Update = (status: RunStatus, extra?: Partial<RunState>) => Promise<RunState>;
+/** One submission of the job, followed to its end; aborting the signal cancels it on the cluster. */
+async function runJob(scheduler: Scheduler, request: JobRequest, recorder: RunRecorder, signal?: AbortSignal): Promise<{ job: SubmittedJob; end: JobEnd }> {
+  if (signal?.aborted) return { job: { id: '', done: Promise.resolve({ outcome: 'cancelled', step: 'setup', exitCode: null }), cancel: async () => undefined, allocation: async () => ({ nodes: [], gpus: [] }) }, end: { outcome: 'cancelled', step: 'setup', exitCode: null } };
+  const job = await scheduler.submit(request, {
+    onSubmitted: (id) => void recorder.update('pending', { jobId: id }),
+    onOutput: recorder.emit,
+    onPhase: (phase, detail) => void recorder.update(phase, { pendingReason: phase === 'pending' ? detail : undefined }),
+  });
+  const onAbort = () => void job.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return { job, end: await job.done };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
 
-type StepEnd = { status: 'ok' } | { status: 'exit'; exitCode: number | null; signal?: string } | { status: 'timed_out' } | { status: 'cancelled' };
+type StepEnd = { status: 'ok' } | { status: 'exit'; exitCode: number | null; signal?: string; reason?: string } | { status: 'timed_out' } | { status: 'cancelled' };
 
 /** One step under max_duration and cancellation; the host stops its whole process group either way. */
 async function runStep(host: ExecutionHost, workspace: Workspace, name: 'setup' | 'run', commands: string[], env: Record<string, string>, emit: (c: Buffer) => void, maxMs: number | undefined, signal?: AbortSignal): Promise<StepEnd> {
@@ -207,16 +217,10 @@ async function runStep(host: ExecutionHost, workspace: Workspace, name: 'setup' 
 }
 
 /** The state a step that did not succeed leaves the run in, with its reason. */
-function finish(update: Update, ended: Exclude<StepEnd, { status: 'ok' }>, failure: 'failed' | 'failed_setup'): Promise<RunState> {
+function finish(update: RunUpdate, ended: Exclude<StepEnd, { status: 'ok' }>, failure: 'failed' | 'failed_setup'): Promise<RunState> {
   if (ended.status === 'timed_out') return update('timed_out', { terminationReason: 'max_duration_exceeded' });
   if (ended.status === 'cancelled') return update('cancelled', { terminationReason: 'interrupted' });
-  return update(failure, { exitCode: ended.exitCode, terminationReason: ended.signal ? `signal:${ended.signal}` : `exit_code:${ended.exitCode}` });
-}
-
-async function pickGpus(host: ExecutionHost, spec: RunFile, override: string | undefined): Promise<GpuInfo[]> {
-  const request = override ? parseGpuSpec(override, '--gpus') : spec.resources.gpu;
-  if (!request) return [];
-  return selectGpus(request, await host.listGpus(), await host.reservedGpus?.());
+  return update(failure, { exitCode: ended.exitCode, terminationReason: ended.reason ?? (ended.signal ? `signal:${ended.signal}` : `exit_code:${ended.exitCode}`) });
 }
 
 /** Secret values, from the caller's environment; a missing one stops the run before anything starts. */
@@ -233,25 +237,14 @@ export function runEnvironment(spec: RunFile, runId: string, workspace: Workspac
   return {
     ...env,
     ...gpuEnvironment(gpus),
-    KIT_RUN_ID: runId,
-    KIT_INPUT_DIR: workspace.inputs,
-    KIT_OUTPUT_DIR: workspace.outputs,
+    ...contractEnvironment(runId, workspace, 1),
     KIT_NODE_RANK: '0',
-    KIT_NODE_COUNT: '1',
     KIT_GPUS_PER_NODE: String(gpus.length),
     KIT_MASTER_ADDR: '127.0.0.1',
   };
 }
 
-function redact(chunk: Buffer, secrets: string[]): Buffer {
-  if (secrets.length === 0) return chunk;
-  let text = chunk.toString('utf8');
-  let changed = false;
-  for (const s of secrets) {
-    if (text.includes(s)) {
-      text = text.split(s).join('***');
-      changed = true;
-    }
-  }
-  return changed ? Buffer.from(text) : chunk;
+/** The run-wide part of the contract; a scheduler's job adds the per-node part (rank, GPUs, master address). */
+export function contractEnvironment(runId: string, workspace: Workspace, nodes: number): Record<string, string> {
+  return { KIT_RUN_ID: runId, KIT_INPUT_DIR: workspace.inputs, KIT_OUTPUT_DIR: workspace.outputs, KIT_NODE_COUNT: String(nodes) };
 }

@@ -9,3 +9,6 @@ export * from './outputs.js';
 export * from './provenance.js';
 export * from './runfile-in-kit.js';
 export * from './hosts/ssh.js';
+export * from './hosts/scheduler.js';
+export * from './recorder.js';
+export * from './package-run.js';

@@ -33,6 +33,8 @@ export interface RunProvenance {
   gpus: Array<{ uuid: string; name: string; memoryTotalMiB: number }>;
   driverVersion?: string;
   cudaVersion?: string;
+  /** A cluster backend's job: the scheduler's id for it and the nodes it ran on. */
+  job?: { scheduler: 'slurm' | 'kubernetes'; id: string; nodes: string[]; [detail: string]: unknown };
   startedOn: string;
   finishedOn: string;
   log: { digest: string; size: number };
@@ -60,6 +62,7 @@ export function provenanceStatement(output: Descriptor, p: RunProvenance): InTot
         cudaVisibleDevices: p.gpus.map((g) => g.uuid).join(','),
         ...(p.driverVersion ? { driverVersion: p.driverVersion } : {}),
         ...(p.cudaVersion ? { cudaVersion: p.cudaVersion } : {}),
+        ...(p.job ? { job: p.job } : {}),
       },
       resolvedDependencies: [
         { uri: `oci://${p.input.reference}@${p.input.digest}`, digest: { sha256: hex(p.input.digest) }, name: 'input:modelkit', mediaType: p.input.mediaType },

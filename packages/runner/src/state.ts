@@ -34,6 +34,10 @@ export interface RunState {
   /** The pid of the kit process driving the run, so `kit runs cancel` can reach it. */
   pid: number;
   output?: { digest: string; references: string[] };
+  /** A scheduler's id for the run's job (Slurm), so it can be followed or cancelled there. */
+  jobId?: string;
+  /** Why a queued job is waiting, in the scheduler's words (e.g. Resources). */
+  pendingReason?: string;
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;

@@ -1,7 +1,8 @@
 /**
  * Where a run executes. The engine (fetch inputs, pick GPUs, run setup then run, pack outputs) is
  * the same for every backend; a host only knows how to place files, start and stop processes and
- * hand the outputs back. Local and SSH hosts implement this; cluster backends will too.
+ * hand the outputs back. Local and SSH hosts run steps themselves; a batch scheduler (Slurm) takes
+ * the whole job and places it (scheduler.ts).
  */
 
 /** One GPU as nvidia-smi reports it. */
@@ -39,11 +40,24 @@ export interface StepHandle {
   cancel(): Promise<void>;
 }
 
-export interface ExecutionHost {
-  /** "local" or "ssh://user@host:port", for logs, states and provenance. */
+/** Where a run's files live: what every backend does, whether it runs steps itself or submits a job. */
+export interface Placement {
+  /** "local", "ssh://user@host:port" or "slurm", for logs, states and provenance. */
   readonly description: string;
   /** The host's name as provenance records it. */
   hostname(): Promise<string>;
+  createWorkspace(runId: string): Promise<Workspace>;
+  /** Extract an uncompressed tar stream into `dir` (inside the workspace), refusing unsafe entries. */
+  extractTar(tar: AsyncIterable<Buffer>, dir: string): Promise<void>;
+  /** A local directory holding the run's outputs (the workspace itself for a local host, a download for a remote one). */
+  fetchOutputs(workspace: Workspace, localDir: string): Promise<string>;
+  /** Remove the workspace. */
+  cleanup(workspace: Workspace): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A host that runs the steps itself: it lists and reserves GPUs, and starts processes. */
+export interface ExecutionHost extends Placement {
   /** GPUs on the host; [] when it has none or no nvidia-smi. */
   listGpus(): Promise<GpuInfo[]>;
   /**
@@ -53,17 +67,9 @@ export interface ExecutionHost {
   reserveGpus(uuids: string[], runId: string): Promise<() => Promise<void>>;
   /** GPUs other runs hold now, so selection can skip them instead of failing at reservation. */
   reservedGpus?(): Promise<Set<string>>;
-  createWorkspace(runId: string): Promise<Workspace>;
-  /** Extract an uncompressed tar stream into `dir` (inside the workspace), refusing unsafe entries. */
-  extractTar(tar: AsyncIterable<Buffer>, dir: string): Promise<void>;
   /**
    * Start a shell script (bash -e) in the workspace with `env`, in its own process group, its
    * stdout and stderr together passed to `onOutput` as they come.
    */
   runStep(workspace: Workspace, name: 'setup' | 'run', script: string, env: Record<string, string>, onOutput: (chunk: Buffer) => void): Promise<StepHandle>;
-  /** A local directory holding the run's outputs (the workspace itself for a local host, a download for a remote one). */
-  fetchOutputs(workspace: Workspace, localDir: string): Promise<string>;
-  /** Remove the workspace. */
-  cleanup(workspace: Workspace): Promise<void>;
-  close(): Promise<void>;
 }

@@ -113,3 +113,21 @@ function readRetryEvents(r: Reader, node: TreeNode): RetryEvent[] | undefined {
   });
   return events && [...new Set(events)];
 }
+
+/** `nodes`: how many machines the run spans, a whole number from 1. */
+export function readNodes(r: Reader, node: TreeNode): number | undefined {
+  const hint = 'write a whole number of machines, e.g. nodes: 2';
+  const text = r.text(node, 'nodes', hint);
+  if (text === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,3}$/.test(text)) return r.report(node.pos, 'nodes', `${quote(text)} is not a number of nodes; ${hint}`);
+  return Number(text);
+}
+
+/** `image`: a container image reference (Docker syntax), used by container backends. */
+export function readImage(r: Reader, node: TreeNode): string | undefined {
+  const hint = 'write an image reference, e.g. image: pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime';
+  const text = r.nonEmptyText(node, 'image', hint);
+  if (text === undefined) return undefined;
+  if (/\s/.test(text.trim()) || !/^[a-z0-9]/.test(text.trim())) return r.report(node.pos, 'image', `${quote(text)} is not an image reference; ${hint}`);
+  return text.trim();
+}

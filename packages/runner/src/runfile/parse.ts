@@ -4,7 +4,7 @@
  */
 import { problemsError, type SourcePos } from './problems.js';
 import { Reader, present } from './read.js';
-import { readCommands, readEnv, readInputs, readMaxDuration, readRetry, readSecrets } from './fields.js';
+import { readCommands, readEnv, readImage, readInputs, readMaxDuration, readNodes, readRetry, readSecrets } from './fields.js';
 import { readOutputs } from './outputs.js';
 import { readResources } from './resources.js';
 import { RUNFILE_KEYS, type RunFile } from './schema.js';
@@ -51,13 +51,19 @@ export function parseRunFile(text: string, file = 'kitrun.yaml'): RunFile {
   const maxDurationMs = durationNode ? readMaxDuration(r, durationNode) : undefined;
   const retryNode = node('retry');
   const retry = retryNode ? readRetry(r, retryNode) : undefined;
+  const nodesNode = node('nodes');
+  const nodes = nodesNode ? readNodes(r, nodesNode) : 1;
+  const imageNode = node('image');
+  const image = imageNode ? readImage(r, imageNode) : undefined;
 
-  if (r.problems.length > 0 || !setup || !run || !env || !secrets || !resources || !outputs) throw problemsError(file, r.problems);
+  if (r.problems.length > 0 || !setup || !run || !env || !secrets || !resources || !outputs || nodes === undefined) throw problemsError(file, r.problems);
   return {
     setup, run, env, secrets, resources,
     ...(inputs !== undefined && { inputs }),
     outputs,
     ...(maxDurationMs !== undefined && { maxDurationMs }),
+    nodes,
+    ...(image !== undefined && { image }),
     ...(retry !== undefined && { retry }),
   };
 }

@@ -45,6 +45,10 @@ export interface RunFile {
   /** Paths relative to the run's outputs directory, normalised (no "./", no trailing "/"). */
   outputs: { model: string; files: string[]; metrics?: string };
   maxDurationMs?: number;
+  /** Machines the run spans (dstack's `nodes`); run starts once on each. Default 1. */
+  nodes: number;
+  /** Container image for backends that run containers (Kubernetes); others ignore it. */
+  image?: string;
   retry?: { onEvents: RetryEvent[]; durationMs: number };
 }
 
@@ -53,7 +57,7 @@ export const DEFAULT_RETRY = { onEvents: ['no_capacity', 'interruption'] as Retr
 
 /** Allowed keys per section; anything else is an error, as in the Kitfile. */
 export const RUNFILE_KEYS = {
-  top: ['setup', 'run', 'env', 'secrets', 'resources', 'inputs', 'outputs', 'max_duration', 'retry'],
+  top: ['setup', 'run', 'env', 'secrets', 'resources', 'inputs', 'outputs', 'max_duration', 'retry', 'nodes', 'image'],
   resources: ['cpu', 'memory', 'gpu'],
   gpu: ['name', 'memory', 'count', 'vendor'],
   outputs: ['model', 'files', 'metrics'],

@@ -52,6 +52,7 @@ retry:
       inputs: ['model', 'datasets:train', 'code'],
       outputs: { model: 'out/model.safetensors', files: ['out/tokenizer.json'], metrics: 'out/metrics.json' },
       maxDurationMs: 7_200_000,
+      nodes: 1,
       retry: { onEvents: ['no_capacity', 'interruption', 'error'], durationMs: 3_600_000 },
     });
   });
@@ -59,8 +60,15 @@ retry:
   it('fills defaults for the smallest file', () => {
     expect(parseRunFile(MIN)).toEqual<RunFile>({
       setup: [], run: ['python train.py'], env: {}, secrets: [], resources: {},
-      outputs: { model: 'model.safetensors', files: [] },
+      outputs: { model: 'model.safetensors', files: [] }, nodes: 1,
     });
+  });
+
+  it('nodes and image: a whole number of machines, an image reference', () => {
+    expect(parseRunFile(`${MIN}nodes: 4\nimage: pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime\n`)).toMatchObject({ nodes: 4, image: 'pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime' });
+    expect(() => parseRunFile(`${MIN}nodes: 0\n`)).toThrow(/kitrun\.yaml:4:8: nodes: "0" is not a number of nodes; write a whole number of machines, e.g. nodes: 2/);
+    expect(() => parseRunFile(`${MIN}nodes: 1.5\n`)).toThrow(/nodes: "1\.5" is not a number of nodes/);
+    expect(() => parseRunFile(`${MIN}image: "my image"\n`)).toThrow(/kitrun\.yaml:4:8: image: "my image" is not an image reference/);
   });
 
   it('reads JSON, which is YAML', () => {
@@ -197,11 +205,11 @@ describe('parseRunFile: errors carry file:line:col, the field, what is wrong and
     ['run item empty', 'run:\n  - python a.py\n  -\noutputs: {model: m}\n', ['kitrun.yaml:3:4: run[1]: is empty; write a shell command or a list of them, e.g. run: python src/train.py']],
     ['run a mapping', 'run: {python: train.py}\noutputs: {model: m}\n', ['kitrun.yaml:1:6: run: must be a value or a list of values, got a mapping; write a shell command or a list of them, e.g. run: python src/train.py']],
     ['setup item a list', 'setup: [[a]]\nrun: x\noutputs: {model: m}\n', ['kitrun.yaml:1:9: setup[0]: must be a single value, got a list; write a shell command or a list of them, e.g. setup: pip install -r src/requirements.txt']],
-    ['an unknown key', `${MIN}maxduration: 2h\n`, ['kitrun.yaml:4:1: maxduration: unknown key at the top level; did you mean max_duration? (allowed: setup, run, env, secrets, resources, inputs, outputs, max_duration, retry)']],
-    ['camelCase key', `${MIN}maxDuration: 2h\n`, ['kitrun.yaml:4:1: maxDuration: unknown key at the top level; did you mean max_duration? (allowed: setup, run, env, secrets, resources, inputs, outputs, max_duration, retry)']],
-    ['a key far from any', `${MIN}image: pytorch\n`, ['kitrun.yaml:4:1: image: unknown key at the top level; remove it (allowed: setup, run, env, secrets, resources, inputs, outputs, max_duration, retry)']],
+    ['an unknown key', `${MIN}maxduration: 2h\n`, ['kitrun.yaml:4:1: maxduration: unknown key at the top level; did you mean max_duration? (allowed: setup, run, env, secrets, resources, inputs, outputs, max_duration, retry, nodes, image)']],
+    ['camelCase key', `${MIN}maxDuration: 2h\n`, ['kitrun.yaml:4:1: maxDuration: unknown key at the top level; did you mean max_duration? (allowed: setup, run, env, secrets, resources, inputs, outputs, max_duration, retry, nodes, image)']],
+    ['a key far from any', `${MIN}docker_image_name: pytorch\n`, ['kitrun.yaml:4:1: docker_image_name: unknown key at the top level; remove it (allowed: setup, run, env, secrets, resources, inputs, outputs, max_duration, retry, nodes, image)']],
     ['dstack commands', 'commands: [python train.py]\noutputs: {model: m}\n', [
-      'kitrun.yaml:1:1: commands: unknown key at the top level; write the training commands under run (and install steps under setup) (allowed: setup, run, env, secrets, resources, inputs, outputs, max_duration, retry)',
+      'kitrun.yaml:1:1: commands: unknown key at the top level; write the training commands under run (and install steps under setup) (allowed: setup, run, env, secrets, resources, inputs, outputs, max_duration, retry, nodes, image)',
       'kitrun.yaml:1:1: run: is required; write the training command, e.g. run: python src/train.py',
     ]],
     ['a merge key', `${MIN}resources:\n  <<: {cpu: 2}\n`, ['kitrun.yaml:5:3: resources.<<: unknown key in resources; YAML merge keys are not supported in a run file; write the keys out (allowed: cpu, memory, gpu)']],
@@ -315,7 +323,7 @@ outputs:
 `;
     expect(problems(text, 'src/kitrun.yaml')).toEqual([
       'src/kitrun.yaml:1:5: run: is required; write the training command, e.g. run: python src/train.py',
-      'src/kitrun.yaml:2:1: maxduration: unknown key at the top level; did you mean max_duration? (allowed: setup, run, env, secrets, resources, inputs, outputs, max_duration, retry)',
+      'src/kitrun.yaml:2:1: maxduration: unknown key at the top level; did you mean max_duration? (allowed: setup, run, env, secrets, resources, inputs, outputs, max_duration, retry, nodes, image)',
       'src/kitrun.yaml:4:8: resources.gpu: "A100:xx" gives the GPU name twice ("A100" and "xx"); list alternative names with commas, e.g. A100,H100',
       'src/kitrun.yaml:5:8: resources.cpu: "0": counts start at 1; write a whole number like 2, or a range like 1..2, 2.. or ..4',
       'src/kitrun.yaml:7:5: env.B: has no value; write B: "" for an empty value, or list B under secrets to take it from the caller\'s environment',
