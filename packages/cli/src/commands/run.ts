@@ -84,7 +84,7 @@ export function registerRun(program: Command): void {
     const cancel = () => abort.abort();
     process.on('SIGINT', cancel);
     process.on('SIGTERM', cancel);
-    let state: RunState;
+    let state: RunState | undefined;
     let shown = '';
     try {
       state = await runModelKit({
@@ -100,11 +100,16 @@ export function registerRun(program: Command): void {
         keepWorkspace: opts.keepWorkspace,
         onLog: (chunk) => process.stdout.write(chunk),
         onStatus: (s) => {
+          state = s;
           const line = `Run ${s.id}: ${s.status}${s.terminationReason ? ` (${s.terminationReason})` : ''}`;
           if (line !== shown) info((shown = line));
         },
         push: opts.push ? (output) => pushOutput(command, opts, store, output.references.map((r) => `${r.registry}/${r.repository}:${r.tag}`)) : undefined,
       });
+    } catch (e) {
+      // A run that ended by throwing (push_failed, an error) still has a final state to show.
+      if (opts.json && state) printJson(state);
+      throw e;
     } finally {
       process.off('SIGINT', cancel);
       process.off('SIGTERM', cancel);
