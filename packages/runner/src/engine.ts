@@ -23,6 +23,8 @@ export interface RunOptions {
   resolveInput: () => Promise<{ reference: string; descriptor: Descriptor }>;
   /** Overrides the run file's resources.gpu (dstack grammar). */
   gpus?: string;
+  /** Overrides the run file's nodes. */
+  nodes?: number;
   /** Tags for the output ModelKit. */
   tags: string[];
   /** Sign the provenance with this key. */
@@ -61,7 +63,7 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
     const kit = await resolveLocal(store, resolved.descriptor.digest);
     const contents = describeModelKit(kit.manifest, await store.readBlob(kit.manifest.config, 'config'), options.input);
     const runFile = await findRunFile(store, contents, options.input);
-    const spec = runFile.runFile;
+    const spec = options.nodes === undefined ? runFile.runFile : { ...runFile.runFile, nodes: options.nodes };
     const environment = options.environment ?? process.env;
     recorder.maskSecrets(secretValues(spec, environment));
     const runId = recorder.state.id;
@@ -112,7 +114,12 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
         attempt = await runJob(host, request, recorder, options.signal);
       }
       const { end } = attempt;
-      if (end.outcome !== 'succeeded') return await finish(update, end.outcome === 'failed' || end.outcome === 'interrupted' ? { status: 'exit', exitCode: end.exitCode, signal: end.signal, reason: end.outcome === 'interrupted' ? 'interrupted' : undefined } : { status: end.outcome }, end.step === 'setup' ? 'failed_setup' : 'failed');
+      if (end.outcome !== 'succeeded') {
+        // A failure without an exit code (out of memory, a lost node) keeps the scheduler's word for it.
+        const reason = end.outcome === 'interrupted' ? 'interrupted' : end.exitCode === null && !end.signal ? end.detail : undefined;
+        const ended: StepEnd = end.outcome === 'failed' || end.outcome === 'interrupted' ? { status: 'exit', exitCode: end.exitCode, signal: end.signal, reason } : { status: end.outcome };
+        return await finish(update, ended, end.step === 'setup' ? 'failed_setup' : 'failed');
+      }
       const allocation = await attempt.job.allocation();
       gpus = allocation.gpus;
       job = { scheduler: host.scheduler, id: attempt.job.id, nodes: allocation.nodes };
@@ -138,7 +145,7 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
     const output = await packageRun(store, {
       runId,
       input: { reference: resolved.reference, descriptor: resolved.descriptor, contents },
-      runFile,
+      runFile: { ...runFile, runFile: spec },
       outputsDir,
       backend: host.description,
       host: recorder.state.host!,

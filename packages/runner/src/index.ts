@@ -12,3 +12,4 @@ export * from './hosts/ssh.js';
 export * from './hosts/scheduler.js';
 export * from './recorder.js';
 export * from './package-run.js';
+export * from './slurm/slurm.js';

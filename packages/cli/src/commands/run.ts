@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KitError, loadPrivateKey, pack, resolveLocal, type LocalStore } from '@modelkit/core';
 import { parseDockerReference, pullModelKit, pushModelKit } from '@modelkit/registry';
-import { LocalHost, parseSshTarget, runModelKit, RunStore, SshHost, type ExecutionHost, type RunState } from '@modelkit/runner';
+import { LocalHost, parseSshTarget, runModelKit, RunStore, SlurmScheduler, SshHost, type ExecutionHost, type RunState, type Scheduler } from '@modelkit/runner';
 import type { Command } from 'commander';
 import { kitHome, openStore } from '../context.js';
 import { info, printJson } from '../output.js';
@@ -19,19 +19,23 @@ interface RunFlags extends Omit<NetworkFlags, 'key'> {
   key?: string;
   keepWorkspace?: boolean;
   json?: boolean;
+  partition?: string;
+  nodes?: string;
+  slurmArg?: string[];
 }
 
 export function runStore(command: Command): RunStore {
   return new RunStore(join(kitHome(command), 'runs'));
 }
 
-async function openHost(command: Command, opts: RunFlags): Promise<ExecutionHost> {
+async function openHost(command: Command, opts: RunFlags): Promise<ExecutionHost | Scheduler> {
+  if (opts.backend === 'slurm') return new SlurmScheduler({ runsDir: join(kitHome(command), 'runs'), partition: opts.partition, extraArgs: opts.slurmArg });
   if (opts.backend === 'local') return new LocalHost({ runsDir: join(kitHome(command), 'runs'), gpuLockDir: join(kitHome(command), 'gpu-locks') });
   if (opts.backend === 'ssh') {
     if (!opts.host) throw new KitError('INVALID_ARGUMENT', '--backend ssh needs --host user@host[:port]');
     return SshHost.connect({ target: parseSshTarget(opts.host), privateKeyPath: opts.sshKey, knownHostsPath: opts.sshKnownHosts });
   }
-  throw new KitError('INVALID_ARGUMENT', `--backend ${opts.backend}: use local or ssh`);
+  throw new KitError('INVALID_ARGUMENT', `--backend ${opts.backend}: use local, ssh or slurm`);
 }
 
 /** A directory is packed first; a reference is used from the store, or pulled when it is not there. */
@@ -63,10 +67,13 @@ export function registerRun(program: Command): void {
       .command('run')
       .description("Run a ModelKit's packaged training (kitrun.yaml) and pack the outputs as a new ModelKit with provenance")
       .argument('<input>', 'ModelKit reference, or a directory to pack first')
-      .option('--backend <backend>', 'local or ssh', 'local')
+      .option('--backend <backend>', 'local, ssh or slurm', 'local')
       .option('--host <user@host[:port]>', 'the SSH host (with --backend ssh)')
       .option('--ssh-key <file>', 'SSH private key (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, or the agent)')
       .option('--ssh-known-hosts <file>', 'known_hosts to check the host key against (default ~/.ssh/known_hosts)')
+      .option('--partition <name>', 'the Slurm partition (with --backend slurm)')
+      .option('--nodes <n>', 'machines to run on, overriding the run file (Slurm)')
+      .option('--slurm-arg <arg...>', 'extra sbatch options, e.g. --slurm-arg=--account=proj')
       .option('--gpus <spec>', 'GPUs to use, overriding the run file (dstack grammar: A100:80GB:2, 24GB.., 1..2)')
       .option('-t, --tag <reference...>', 'tag the output ModelKit')
       .option('--push', 'push the output (and its provenance) to the registry named by -t')
@@ -94,6 +101,7 @@ export function registerRun(program: Command): void {
         input,
         resolveInput: () => resolveInput(store, input, command, opts),
         gpus: opts.gpus,
+        nodes: opts.nodes === undefined ? undefined : parseNodes(opts.nodes),
         tags,
         key,
         signal: abort.signal,
@@ -119,6 +127,11 @@ export function registerRun(program: Command): void {
     if (state.status !== 'succeeded') throw new KitError('RUN_FAILED', `run ${state.id} ${state.status} (${state.terminationReason}): see \`kit runs logs ${state.id}\``);
     info(`Output: ${state.output!.digest}${state.output!.references.length ? ` (${state.output!.references.join(', ')})` : ''}`);
   });
+}
+
+function parseNodes(text: string): number {
+  if (!/^[1-9][0-9]{0,3}$/.test(text)) throw new KitError('INVALID_ARGUMENT', `--nodes ${text}: give a whole number of machines, e.g. --nodes 2`);
+  return Number(text);
 }
 
 async function pushOutput(command: Command, opts: RunFlags, store: LocalStore, references: string[]): Promise<void> {

@@ -88,7 +88,7 @@ export class LocalHost implements ExecutionHost {
 }
 
 /** What a login shell would have; the rest of the caller's environment (tokens, …) stays out of the run. */
-function loginBasics(environment: NodeJS.ProcessEnv): Record<string, string> {
+export function loginBasics(environment: NodeJS.ProcessEnv): Record<string, string> {
   const kept = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ'];
   return Object.fromEntries(kept.filter((k) => environment[k] !== undefined).map((k) => [k, environment[k]!]));
 }
