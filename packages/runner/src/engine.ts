@@ -117,7 +117,7 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
       if (end.outcome !== 'succeeded') {
         // A failure without an exit code (out of memory, a lost node) keeps the scheduler's word for it.
         const reason = end.outcome === 'interrupted' ? 'interrupted' : end.exitCode === null && !end.signal ? end.detail : undefined;
-        const ended: StepEnd = end.outcome === 'failed' || end.outcome === 'interrupted' ? { status: 'exit', exitCode: end.exitCode, signal: end.signal, reason } : { status: end.outcome };
+        const ended: Exclude<StepEnd, { status: 'ok' }> = end.outcome === 'failed' || end.outcome === 'interrupted' ? { status: 'exit', exitCode: end.exitCode, signal: end.signal, reason } : { status: end.outcome };
         return await finish(update, ended, end.step === 'setup' ? 'failed_setup' : 'failed');
       }
       const allocation = await attempt.job.allocation();
