@@ -185,11 +185,18 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
 /** One submission of the job, followed to its end; aborting the signal cancels it on the cluster. */
 async function runJob(scheduler: Scheduler, request: JobRequest, recorder: RunRecorder, signal?: AbortSignal): Promise<{ job: SubmittedJob; end: JobEnd }> {
   if (signal?.aborted) return { job: { id: '', done: Promise.resolve({ outcome: 'cancelled', step: 'setup', exitCode: null }), cancel: async () => undefined, allocation: async () => ({ nodes: [], gpus: [] }) }, end: { outcome: 'cancelled', step: 'setup', exitCode: null } };
-  const job = await scheduler.submit(request, {
-    onSubmitted: (id) => void recorder.update('pending', { jobId: id }),
-    onOutput: recorder.emit,
-    onPhase: (phase, detail) => void recorder.update(phase, { pendingReason: phase === 'pending' ? detail : undefined }),
-  });
+  let job: SubmittedJob;
+  try {
+    job = await scheduler.submit(request, {
+      onSubmitted: (id) => void recorder.update('pending', { jobId: id }),
+      onOutput: recorder.emit,
+      onPhase: (phase, detail) => void recorder.update(phase, { pendingReason: phase === 'pending' ? detail : undefined }),
+    });
+  } catch (e) {
+    // The scheduler refused the request outright (more GPUs or nodes than the cluster has).
+    if (e instanceof KitError && e.code === 'INVALID_ARGUMENT') await recorder.update('failed', { terminationReason: 'unschedulable' });
+    throw e;
+  }
   const onAbort = () => void job.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {

@@ -20,6 +20,8 @@ export const JOB_FILES = {
   phase: 'phase',
   exit: 'exit',
   gpus: (node: string) => `gpus-${node}.csv`,
+  /** Per node: the GPU indices Slurm gave its run step. */
+  nodeGpus: 'node-',
 } as const;
 
 /** torchrun's default rendezvous port; the contract names it so every node agrees. */
@@ -116,7 +118,8 @@ export function batchFiles(request: JobRequest, jobDir: string, options: SlurmJo
     '  KIT_GPUS_PER_NODE=0; export CUDA_VISIBLE_DEVICES=',
     'fi',
     'export KIT_GPUS_PER_NODE',
-    // What the GPUs are, for provenance: nvidia-smi where there is one (Slurm's gres has no names or UUIDs).
+    // What each node was given, for provenance: Slurm's indices, and nvidia-smi's names and UUIDs where it exists.
+    `if [ "$1" = run ]; then echo "\${SLURM_STEP_GPUS:-\${SLURM_JOB_GPUS:-}}" > ${dir}/${JOB_FILES.nodeGpus}"$(hostname -s)"; fi`,
     `if [ "$1" = run ] && [ "$KIT_GPUS_PER_NODE" -gt 0 ] && command -v nvidia-smi >/dev/null 2>&1; then`,
     `  nvidia-smi --query-gpu=${GPU_QUERY_FIELDS.join(',')} --format=csv,noheader,nounits > ${dir}/gpus-"$(hostname -s)".csv 2>/dev/null || true`,
     'fi',

@@ -1,5 +1,5 @@
 /**
- * Slurm's view of a job (`scontrol show job -d -o`) and how it maps onto the runner's states.
+ * Slurm's view of a job (`scontrol show job -o`) and how it maps onto the runner's states.
  * Job states after Slurm's `squeue(1)` JOB STATE CODES.
  */
 import type { JobEnd, JobPhase } from '../hosts/scheduler.js';
@@ -12,8 +12,6 @@ export interface SlurmJob {
   exitCode?: number;
   signal?: number;
   nodeList?: string;
-  /** Per node, the GPU indices its gres gave (`GRES=gpu:2(IDX:0-1)`). */
-  gpuIndices: Map<string, number[]>;
 }
 
 const PENDING = new Set(['PENDING', 'CONFIGURING', 'REQUEUED', 'REQUEUE_FED', 'REQUEUE_HOLD', 'RESIZING', 'SUSPENDED', 'STOPPED', 'SPECIAL_EXIT', 'RESV_DEL_HOLD']);
@@ -21,24 +19,18 @@ const RUNNING = new Set(['RUNNING', 'COMPLETING', 'SIGNALING', 'STAGE_OUT']);
 /** Ended by the cluster, not by the run: the interruption a run file's retry can name. */
 const INTERRUPTED = new Set(['NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL']);
 
-/** One job from `scontrol show job -d -o ID` (one line per job; detail lines follow on the same line with -o). */
+/** One job from `scontrol show job -o ID` (one line per job). */
 export function parseScontrolJob(text: string): SlurmJob | undefined {
   const line = text.split('\n').find((l) => /(^| )JobId=/.test(l));
   if (!line) return undefined;
   const get = (key: string) => new RegExp(`(?:^| )${key}=(\\S*)`).exec(line)?.[1];
   const exit = /^(\d+):(\d+)$/.exec(get('ExitCode') ?? '');
-  const gpuIndices = new Map<string, number[]>();
-  for (const m of line.matchAll(/(?:^| )Nodes=(\S+) CPU_IDs=\S+ Mem=\S+ GRES=(\S*)/g)) {
-    const indices = [...m[2]!.matchAll(/gpu(?::[^:(]+)?:\d+\(IDX:([\d,-]+)\)/g)].flatMap((g) => expandIndices(g[1]!));
-    gpuIndices.set(m[1]!, indices);
-  }
   return {
     id: get('JobId')!,
     state: (get('JobState') ?? 'UNKNOWN').replace(/\+$/, ''),
     reason: get('Reason') === 'None' ? undefined : get('Reason'),
     ...(exit && { exitCode: Number(exit[1]), signal: Number(exit[2]) }),
     nodeList: get('NodeList') === '(null)' ? undefined : get('NodeList'),
-    gpuIndices,
   };
 }
 

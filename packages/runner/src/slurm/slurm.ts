@@ -8,7 +8,7 @@ import type { GpuInfo, Placement, Workspace } from '../hosts/host.js';
 import { LocalHost, loginBasics } from '../hosts/local.js';
 import type { JobAllocation, JobEnd, JobEvents, JobPhase, JobRequest, Scheduler, SubmittedJob } from '../hosts/scheduler.js';
 import { batchFiles, JOB_FILES, type SlurmJobOptions } from './batch-script.js';
-import { jobEnd, parseScontrolJob, slurmView, type SlurmJob } from './job-state.js';
+import { expandIndices, jobEnd, parseScontrolJob, slurmView, type SlurmJob } from './job-state.js';
 
 export interface SlurmOptions extends SlurmJobOptions {
   /** Run directories, on a filesystem every node mounts at the same path (`<kit home>/runs`). */
@@ -99,7 +99,6 @@ export class SlurmScheduler implements Scheduler {
 class JobFollower {
   private offset = 0;
   private phase: JobPhase | undefined;
-  private last: SlurmJob | undefined;
 
   constructor(
     private readonly id: string,
@@ -117,7 +116,6 @@ class JobFollower {
         // Gone from slurmctld (MinJobAge passed, or the controller restarted): the markers say how it ended.
         if (++unknown >= 3) return this.endFromMarkers();
       } else {
-        this.last = job;
         const view = slurmView(job);
         if (view.ended) {
           await this.drainLog();
@@ -134,24 +132,26 @@ class JobFollower {
     }
   }
 
+  /** Read from what each node's run step wrote: a job too short to be seen running still says where it ran. */
   async allocation(): Promise<JobAllocation> {
-    const job = this.last;
-    if (!job || job.gpuIndices.size === 0) return { nodes: job?.nodeList ? await hostnames(job.nodeList) : [], gpus: [] };
+    const names = await readdir(this.jobDir).catch(() => [] as string[]);
+    const nodes = names.filter((n) => n.startsWith(JOB_FILES.nodeGpus)).map((n) => n.slice(JOB_FILES.nodeGpus.length)).sort();
     const gpus: GpuInfo[] = [];
-    const reported = new Set(await readdir(this.jobDir).catch(() => [] as string[]));
-    for (const [node, indices] of job.gpuIndices) {
-      const csvName = JOB_FILES.gpus(node);
-      const listed = reported.has(csvName) ? safeParse(await readFile(join(this.jobDir, csvName), 'utf8')) : [];
+    for (const node of nodes) {
+      const given = (await this.read(`${JOB_FILES.nodeGpus}${node}`))?.trim() ?? '';
+      const indices = given === '' ? [] : expandIndices(given);
+      if (indices.length === 0) continue;
+      const listed = names.includes(JOB_FILES.gpus(node)) ? safeParse((await this.read(JOB_FILES.gpus(node))) ?? '') : [];
       // nvidia-smi inside a cgroup-confined job lists only the job's GPUs; outside one it lists all.
       const mine = listed.length === indices.length ? listed : listed.filter((g) => indices.includes(g.index));
       gpus.push(...(mine.length > 0 ? mine : indices.map((index) => slurmGpu(node, index))));
     }
-    return { nodes: [...job.gpuIndices.keys()], gpus };
+    return { nodes, gpus };
   }
 
   private async query(): Promise<SlurmJob | undefined> {
     try {
-      return parseScontrolJob(await slurm(['scontrol', 'show', 'job', '-d', '-o', this.id]));
+      return parseScontrolJob(await slurm(['scontrol', 'show', 'job', '-o', this.id]));
     } catch (e) {
       if (e instanceof KitError && /Invalid job id/i.test(e.message)) return undefined;
       throw e;
@@ -166,7 +166,7 @@ class JobFollower {
   private async endFromMarkers(): Promise<JobEnd> {
     const marker = await this.read(JOB_FILES.exit);
     const state = /^(setup|run) 0$/.test(marker?.trim() ?? '') && marker!.startsWith('run') ? 'COMPLETED' : 'FAILED';
-    return jobEnd({ id: this.id, state, gpuIndices: this.last?.gpuIndices ?? new Map() }, marker, this.phase);
+    return jobEnd({ id: this.id, state }, marker, this.phase);
   }
 
   private async read(name: string): Promise<string | undefined> {
@@ -202,10 +202,6 @@ function safeParse(csv: string): GpuInfo[] {
   } catch {
     return [];
   }
-}
-
-async function hostnames(nodeList: string): Promise<string[]> {
-  return (await slurm(['scontrol', 'show', 'hostnames', nodeList])).split('\n').filter(Boolean);
 }
 
 function pick(env: NodeJS.ProcessEnv, names: string[]): Record<string, string> {
