@@ -34,6 +34,8 @@ export interface SlurmJobOptions {
 }
 
 export interface BatchFiles {
+  /** sbatch's options, given on its command line (a path with spaces would not survive an #SBATCH line). */
+  args: string[];
   script: string;
   node: string;
   setup: string;
@@ -86,10 +88,12 @@ export function batchFiles(request: JobRequest, jobDir: string, options: SlurmJo
   const script = [
     '#!/bin/bash',
     `# kit run ${request.runId}: setup then run on every node of the allocation.`,
-    ...args.map((a) => `#SBATCH ${a}`),
+    `# Submitted as: sbatch ${args.map(q).join(' ')} <this file>`,
     '',
     'export KIT_MASTER_ADDR="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"',
     `export KIT_MASTER_PORT=${MASTER_PORT}`,
+    // torch.distributed's env:// initialisation reads these; torchrun takes the KIT_ ones as flags.
+    'export MASTER_ADDR="${MASTER_ADDR:-$KIT_MASTER_ADDR}" MASTER_PORT="${MASTER_PORT:-$KIT_MASTER_PORT}"',
     'export KIT_NODE_COUNT="${SLURM_JOB_NUM_NODES:-1}"',
     'mkdir -p "$KIT_OUTPUT_DIR"',
     ...(request.setup.length > 0
@@ -126,5 +130,5 @@ export function batchFiles(request: JobRequest, jobDir: string, options: SlurmJo
     `exec bash -e ${dir}/"$1".sh`,
     '',
   ].join('\n');
-  return { script, node, setup: `${request.setup.join('\n')}\n`, run: `${request.run.join('\n')}\n`, warnings };
+  return { args, script, node, setup: `${request.setup.join('\n')}\n`, run: `${request.run.join('\n')}\n`, warnings };
 }

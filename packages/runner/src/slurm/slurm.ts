@@ -75,7 +75,7 @@ export class SlurmScheduler implements Scheduler {
 
     // Values reach the job through sbatch's environment (--export=ALL), never through the script.
     const env = { ...loginBasics(process.env), ...pick(process.env, SLURM_ENV), ...request.env, ...request.secrets };
-    const out = await slurm(['sbatch', '--parsable', join(jobDir, JOB_FILES.script)], env).catch((e: unknown) => {
+    const out = await slurm(['sbatch', '--parsable', ...files.args, join(jobDir, JOB_FILES.script)], env).catch((e: unknown) => {
       if (e instanceof KitError && e.code === 'INVALID_ARGUMENT') throw new KitError('INVALID_ARGUMENT', `Slurm refused the job: ${e.message}; check --partition, --nodes and resources in the run file against \`sinfo\``);
       throw e;
     });
