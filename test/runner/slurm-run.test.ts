@@ -128,6 +128,19 @@ describe('kit run --backend slurm', () => {
     expect(await slurmJob(running.jobId!)).toBe('CANCELLED');
   }, 60_000);
 
+  it('cancels the Slurm job of a run whose kit process died', async () => {
+    const dir = await variant(`run: sleep 300\noutputs:\n  model: model/model.json\n`);
+    const run = startRun([dir]);
+    const running = await waitFor('the job to run', (rs) => rs.find((r) => r.status === 'running' && r.backend === 'slurm'));
+    run.child.kill('SIGKILL');
+    await run.done;
+    expect(await slurmJob(running.jobId!)).toBe('RUNNING'); // the job outlives its driver
+    expect((await kitOk(home, ['runs', 'cancel', running.id])).stderr).toContain(`cancelled (Slurm job ${running.jobId})`);
+    for (let i = 0; i < 50 && (await slurmJob(running.jobId!)) !== 'CANCELLED'; i++) await sleep(100);
+    expect(await slurmJob(running.jobId!)).toBe('CANCELLED');
+    expect((await runs()).find((r) => r.id === running.id)).toMatchObject({ status: 'cancelled' });
+  }, 60_000);
+
   it('tells a failed setup from a failed run, with the exit code', async () => {
     const setup = await kitIn(home, ['run', await variant('setup: exit 3\nrun: echo never\noutputs:\n  model: model/model.json\n'), '--backend', 'slurm']);
     expect(setup.code).toBe(1);

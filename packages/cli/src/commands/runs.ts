@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KitError, processAlive } from '@modelkit/core';
-import { FINISHED, type RunStore } from '@modelkit/runner';
+import { cancelSlurmJob, FINISHED, type RunStore } from '@modelkit/runner';
 import type { Command } from 'commander';
 import { info, printJson, table } from '../output.js';
 import { runStore } from './run.js';
@@ -34,7 +34,16 @@ export function registerRuns(program: Command): void {
     .argument('<id>', 'run id')
     .action(async (id: string, _opts: unknown, command: Command) => {
       const store = runStore(command);
-      const state = await store.settleOrphan(await store.read(id));
+      const recorded = await store.read(id);
+      // A cluster job outlives the kit process that submitted it: cancel it on the cluster then.
+      const orphaned = !processAlive(recorded.pid) && (!FINISHED.has(recorded.status) || recorded.terminationReason === 'interrupted');
+      if (recorded.backend === 'slurm' && recorded.jobId && orphaned) {
+        await cancelSlurmJob(recorded.jobId);
+        await store.write({ ...recorded, status: 'cancelled', terminationReason: 'interrupted', finishedAt: new Date().toISOString() });
+        info(`Run ${id}: cancelled (Slurm job ${recorded.jobId})`);
+        return;
+      }
+      const state = await store.settleOrphan(recorded);
       if (FINISHED.has(state.status)) throw new KitError('INVALID_ARGUMENT', `run ${id} has already finished (${state.status})`);
       process.kill(state.pid, 'SIGTERM');
       for (let i = 0; i < 600; i++) {

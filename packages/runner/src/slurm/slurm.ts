@@ -191,6 +191,11 @@ class JobFollower {
   }
 }
 
+/** scancel a run's job directly: for `kit runs cancel` when the kit process that followed it is gone. */
+export async function cancelSlurmJob(jobId: string): Promise<void> {
+  await slurm(['scancel', jobId]);
+}
+
 /** A GPU as Slurm knows it: an index on a node, with no name or UUID (no nvidia-smi there). */
 function slurmGpu(node: string, index: number): GpuInfo {
   return { index, uuid: `slurm:${node}:gpu${index}`, name: 'gpu', memoryTotalMiB: 0, memoryUsedMiB: 0, processes: 0 };
