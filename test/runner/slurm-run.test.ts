@@ -91,7 +91,7 @@ describe('kit run --backend slurm', () => {
     const kit = await resolveLocal(store, 'demo/ft:slurm');
     const provenance = await readProvenance(localTarget(store), kit.descriptor.digest);
     const internal = (provenance!.statement.predicate as { buildDefinition: { internalParameters: Record<string, unknown> } }).buildDefinition.internalParameters;
-    expect(internal).toMatchObject({ backend: 'slurm', host: 'kittest', job: { scheduler: 'slurm', id: latest!.jobId, nodes: [cluster.node] } });
+    expect(internal).toMatchObject({ backend: 'slurm', host: 'kittest', job: { scheduler: 'slurm', id: latest!.jobId, nodes: cluster.nodes } });
     expect(internal.gpus).toEqual([{ uuid: 'GPU-a100a100-0000-0000-0000-000000000000', name: 'NVIDIA A100-SXM4-80GB', memoryTotalMiB: 81920 }]);
   });
 
@@ -99,7 +99,7 @@ describe('kit run --backend slurm', () => {
     const dir = await variant(`run: |\n  echo "rank=$KIT_NODE_RANK nodes=$KIT_NODE_COUNT master=$KIT_MASTER_ADDR:$KIT_MASTER_PORT gpus=$KIT_GPUS_PER_NODE cuda=$CUDA_VISIBLE_DEVICES order=$CUDA_DEVICE_ORDER run=$KIT_RUN_ID"\n  test "$PWD" = "$KIT_INPUT_DIR" && test -f Kitfile\n  ${MODEL}\nresources:\n  gpu: 2\noutputs:\n  model: model/model.json\n`);
     const r = await kitOk(home, ['run', dir, '--backend', 'slurm']);
     const [latest] = await runs();
-    expect(r.stdout).toContain(`rank=0 nodes=1 master=${cluster.node}:29500 gpus=2 cuda=0,1 order=PCI_BUS_ID run=${latest!.id}`);
+    expect(r.stdout).toContain(`rank=0 nodes=1 master=${cluster.nodes[0]}:29500 gpus=2 cuda=0,1 order=PCI_BUS_ID run=${latest!.id}`);
     expect(latest!.gpus).toHaveLength(2);
   });
 
@@ -158,6 +158,35 @@ describe('kit run --backend slurm', () => {
     expect(r.stderr).toMatch(/Slurm refused the job: .*Requested node configuration is not available/);
     expect((await runs())[0]).toMatchObject({ status: 'failed', terminationReason: 'unschedulable' });
   });
+
+  it('runs on several nodes: setup and run once per node, each with its rank, one failed node fails the run', async () => {
+    const multi = await startSlurm({ nodes: 2, gpus: 1 });
+    const conf = process.env.SLURM_CONF;
+    process.env.SLURM_CONF = multi.conf;
+    try {
+      const dir = await variant(`setup: echo "setup on rank $KIT_NODE_RANK"\nrun: |\n  echo "rank=$KIT_NODE_RANK of $KIT_NODE_COUNT master=$KIT_MASTER_ADDR gpus=$KIT_GPUS_PER_NODE"\n  echo "$KIT_NODE_RANK" > "$KIT_OUTPUT_DIR/rank-$KIT_NODE_RANK"\n  if [ "$KIT_NODE_RANK" = 0 ]; then ${MODEL}; fi\nnodes: 2\nresources:\n  gpu: 1\noutputs:\n  model: model/model.json\n  files: [rank-0, rank-1]\n`);
+      const r = await kitOk(home, ['run', dir, '--backend', 'slurm', '-t', 'demo/ft:multi']);
+      for (const rank of [0, 1]) {
+        expect(r.stdout).toContain(`setup on rank ${rank}`);
+        expect(r.stdout).toContain(`rank=${rank} of 2 master=kn0 gpus=1`);
+      }
+      const store = await LocalStore.open(home);
+      const kit = await resolveLocal(store, 'demo/ft:multi');
+      const provenance = await readProvenance(localTarget(store), kit.descriptor.digest);
+      const internal = (provenance!.statement.predicate as { buildDefinition: { internalParameters: { job: { nodes: string[] }; gpus: unknown[] } } }).buildDefinition.internalParameters;
+      expect(internal.job.nodes).toEqual(['kn0', 'kn1']);
+      expect(internal.gpus).toHaveLength(2);
+
+      const failing = await variant('run: |\n  if [ "$KIT_NODE_RANK" = 1 ]; then exit 7; fi\n  sleep 30\nnodes: 2\noutputs:\n  model: model/model.json\n');
+      const started = Date.now();
+      expect((await kitIn(home, ['run', failing, '--backend', 'slurm'])).code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(25_000); // --kill-on-bad-exit stops rank 0 too
+      expect((await runs())[0]).toMatchObject({ status: 'failed', terminationReason: 'exit_code:7' });
+    } finally {
+      process.env.SLURM_CONF = conf;
+      await multi.stop();
+    }
+  }, 90_000);
 
   it('stops the job at max_duration (Slurm time limit): timed_out', async () => {
     const dir = await variant('run: sleep 600\nmax_duration: 1m\noutputs:\n  model: model/model.json\n');

@@ -17,8 +17,8 @@ const INSTALL_HINT = 'run .ci/install-servers.sh (installs slurm-wlm and munge)'
 export interface SlurmCluster {
   /** SLURM_CONF for every client command (sbatch, squeue, scontrol, scancel) and for kit. */
   conf: string;
-  /** The node's name (this machine's short hostname). */
-  node: string;
+  /** The nodes' names: this machine's short hostname, or kn0…kn<N-1> for a cluster of N nodes. */
+  nodes: string[];
   /** Environment for child processes: the caller's plus SLURM_CONF. */
   env: NodeJS.ProcessEnv;
   gpus: number;
@@ -53,8 +53,14 @@ async function ensureMunge(): Promise<void> {
   await exec('sh', ['-c', 'munge -n | unmunge >/dev/null']);
 }
 
-export async function startSlurm(options: { gpus?: number } = {}): Promise<SlurmCluster> {
+/**
+ * One node per machine by default, as the reference does. With `nodes` > 1, that many slurmd run
+ * here side by side (`slurmd -N`, each on its own port, the machine's cores split between them):
+ * a real multi-node allocation whose nodes all resolve to 127.0.0.1.
+ */
+export async function startSlurm(options: { gpus?: number; nodes?: number } = {}): Promise<SlurmCluster> {
   const gpus = options.gpus ?? 2;
+  const count = options.nodes ?? 1;
   for (const bin of ['slurmctld', 'slurmd', 'sbatch', 'munged']) {
     await exec('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin}`]).catch(() => {
       throw new Error(`${bin} is not installed: ${INSTALL_HINT}`);
@@ -63,15 +69,24 @@ export async function startSlurm(options: { gpus?: number } = {}): Promise<Slurm
   await ensureMunge();
   const dir = await mkdtemp(join(tmpdir(), 'kit-slurm-'));
   for (const sub of ['state', 'spool', 'log', 'fakedev']) await mkdir(join(dir, sub));
-  for (let i = 0; i < gpus; i++) await symlink('/dev/null', join(dir, 'fakedev', `nvidia${i}`));
-  const node = hostname().split('.')[0]!;
-  const [ctldPort, slurmdPort] = [await freePort(), await freePort()];
+  for (let i = 0; i < gpus * count; i++) await symlink('/dev/null', join(dir, 'fakedev', `nvidia${i}`));
+  const host = hostname().split('.')[0]!;
+  const nodes = count === 1 ? [host] : Array.from({ length: count }, (_, i) => `kn${i}`);
+  const ctldPort = await freePort();
+  const nodeLines: string[] = [];
+  const gresLines: string[] = [];
+  for (const [i, name] of nodes.entries()) {
+    const where = count === 1 ? `CPUs=2 Sockets=1 CoresPerSocket=2` : `NodeHostname=${host} NodeAddr=127.0.0.1 Port=${await freePort()} CPUs=1 Sockets=1 CoresPerSocket=1`;
+    nodeLines.push(`NodeName=${name} ${where} ThreadsPerCore=1 RealMemory=2000 Gres=gpu:${gpus} State=UNKNOWN`);
+    gresLines.push(`NodeName=${name} Name=gpu File=${dir}/fakedev/nvidia[${i * gpus}-${i * gpus + gpus - 1}]`);
+    await mkdir(join(dir, 'spool', name));
+  }
+  const slurmdPort = count === 1 ? `SlurmdPort=${await freePort()}\n` : '';
   const conf = join(dir, 'slurm.conf');
   await writeFile(conf, `ClusterName=kittest
-SlurmctldHost=${node}
+SlurmctldHost=${host}
 SlurmctldPort=${ctldPort}
-SlurmdPort=${slurmdPort}
-SlurmUser=root
+${slurmdPort}SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
@@ -84,44 +99,47 @@ SelectTypeParameters=CR_Core
 ReturnToService=2
 SchedulerType=sched/backfill
 StateSaveLocation=${dir}/state
-SlurmdSpoolDir=${dir}/spool
+SlurmdSpoolDir=${dir}/spool/%n
 SlurmctldPidFile=${dir}/slurmctld.pid
-SlurmdPidFile=${dir}/slurmd.pid
+SlurmdPidFile=${dir}/slurmd-%n.pid
 SlurmctldLogFile=${dir}/log/slurmctld.log
-SlurmdLogFile=${dir}/log/slurmd.log
+SlurmdLogFile=${dir}/log/slurmd-%n.log
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=${dir}/log/jobcomp.txt
 GresTypes=gpu
-NodeName=${node} CPUs=2 Sockets=1 CoresPerSocket=2 ThreadsPerCore=1 RealMemory=4000 Gres=gpu:${gpus} State=UNKNOWN
-PartitionName=debug Nodes=${node} Default=YES MaxTime=INFINITE State=UP
+${nodeLines.join('\n')}
+PartitionName=debug Nodes=${nodes.join(',')} Default=YES MaxTime=INFINITE State=UP
 `);
-  await writeFile(join(dir, 'gres.conf'), `NodeName=${node} Name=gpu File=${dir}/fakedev/nvidia[0-${gpus - 1}]\n`);
+  await writeFile(join(dir, 'gres.conf'), `${gresLines.join('\n')}\n`);
   const env = { ...process.env, SLURM_CONF: conf };
-  const daemons = ['slurmctld', 'slurmd'].map((bin) => {
-    const child = spawn(bin, ['-D'], { env, stdio: 'ignore' });
+  const commands: Array<[string, string[]]> = [['slurmctld', ['-D']], ...nodes.map((n): [string, string[]] => ['slurmd', count === 1 ? ['-D'] : ['-D', '-N', n]])];
+  const daemons = commands.map(([bin, args]) => {
+    const child = spawn(bin, args, { env, stdio: 'ignore' });
     live.add(child);
     child.once('exit', () => live.delete(child));
     return child;
   });
   const log = async () => {
     const read = (f: string) => readFile(join(dir, 'log', f), 'utf8').catch(() => '');
-    return `--- slurmctld.log\n${await read('slurmctld.log')}\n--- slurmd.log\n${await read('slurmd.log')}`;
+    const logs = [`--- slurmctld.log\n${await read('slurmctld.log')}`];
+    for (const n of nodes) logs.push(`--- slurmd-${n}.log\n${await read(`slurmd-${n}.log`)}`);
+    return logs.join('\n');
   };
   const stop = async () => {
     for (const d of daemons) d.kill('SIGTERM');
     await Promise.all(daemons.map((d) => (d.exitCode !== null ? undefined : new Promise((r) => d.once('exit', r)))));
   };
-  // Ready when the node is idle: slurmd registered and the controller accepts jobs.
+  // Ready when every node is idle: each slurmd registered and the controller accepts jobs.
   for (let i = 0; ; i++) {
-    const state = await exec('sinfo', ['-h', '-o', '%T'], env).catch(() => '');
-    if (state.trim() === 'idle') break;
+    const state = await exec('sinfo', ['-h', '-N', '-o', '%T'], env).catch(() => '');
+    if (state.trim().split('\n').filter((s) => s === 'idle').length === count) break;
     if (i > 150 || daemons.some((d) => d.exitCode !== null)) {
       await stop();
       throw new Error(`Slurm did not come up (sinfo: ${state.trim() || 'no answer'})\n${await log()}`);
     }
     await sleep(200);
   }
-  return { conf, node, env, gpus, log, stop };
+  return { conf, nodes, env, gpus, log, stop };
 }

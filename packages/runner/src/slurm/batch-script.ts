@@ -22,6 +22,8 @@ export const JOB_FILES = {
   gpus: (node: string) => `gpus-${node}.csv`,
   /** Per node: the GPU indices Slurm gave its run step. */
   nodeGpus: 'node-',
+  /** Per step and node: the exit code of that node's share (`status-run-<node>`). */
+  status: 'status-',
 } as const;
 
 /** torchrun's default rendezvous port; the contract names it so every node agrees. */
@@ -84,7 +86,6 @@ export function batchFiles(request: JobRequest, jobDir: string, options: SlurmJo
   const { args, warnings } = sbatchDirectives(request, jobDir, options);
   const q = shellQuote;
   const dir = q(jobDir);
-  const step = (name: 'setup' | 'run') => `srun --ntasks-per-node=1 --kill-on-bad-exit=1 bash ${dir}/${JOB_FILES.node} ${name}`;
   const script = [
     '#!/bin/bash',
     `# kit run ${request.runId}: setup then run on every node of the allocation.`,
@@ -96,16 +97,31 @@ export function batchFiles(request: JobRequest, jobDir: string, options: SlurmJo
     'export MASTER_ADDR="${MASTER_ADDR:-$KIT_MASTER_ADDR}" MASTER_PORT="${MASTER_PORT:-$KIT_MASTER_PORT}"',
     'export KIT_NODE_COUNT="${SLURM_JOB_NUM_NODES:-1}"',
     'mkdir -p "$KIT_OUTPUT_DIR"',
+    '',
+    '# A step on every node. Its exit code is the failing node\'s own, not that of a node srun',
+    '# stopped because another failed (--kill-on-bad-exit), nor srun\'s maximum over them.',
+    'step() {',
+    `  srun --ntasks-per-node=1 --kill-on-bad-exit=1 bash ${dir}/${JOB_FILES.node} "$1"`,
+    '  local code=$? f c',
+    '  if [ "$code" -ne 0 ]; then',
+    `    for f in ${dir}/${JOB_FILES.status}"$1"-*; do`,
+    '      c=$(cat "$f" 2>/dev/null)',
+    '      if [ -n "$c" ] && [ "$c" -gt 0 ] && [ "$c" -lt 128 ]; then code=$c; break; fi',
+    '    done',
+    '  fi',
+    '  return "$code"',
+    '}',
+    '',
     ...(request.setup.length > 0
       ? [
           `echo setting_up > ${dir}/${JOB_FILES.phase}`,
-          step('setup'),
+          'step setup',
           'code=$?',
           `if [ "$code" -ne 0 ]; then echo "setup $code" > ${dir}/${JOB_FILES.exit}; exit "$code"; fi`,
         ]
       : []),
     `echo running > ${dir}/${JOB_FILES.phase}`,
-    step('run'),
+    'step run',
     'code=$?',
     `echo "run $code" > ${dir}/${JOB_FILES.exit}`,
     'exit "$code"',
@@ -122,12 +138,17 @@ export function batchFiles(request: JobRequest, jobDir: string, options: SlurmJo
     '  KIT_GPUS_PER_NODE=0; export CUDA_VISIBLE_DEVICES=',
     'fi',
     'export KIT_GPUS_PER_NODE',
+    // Slurm's name for this node (several slurmd may share one host), as its records are named.
+    'node="${SLURMD_NODENAME:-$(hostname -s)}"',
     // What each node was given, for provenance: Slurm's indices, and nvidia-smi's names and UUIDs where it exists.
-    `if [ "$1" = run ]; then echo "\${SLURM_STEP_GPUS:-\${SLURM_JOB_GPUS:-}}" > ${dir}/${JOB_FILES.nodeGpus}"$(hostname -s)"; fi`,
+    `if [ "$1" = run ]; then echo "\${SLURM_STEP_GPUS:-\${SLURM_JOB_GPUS:-}}" > ${dir}/${JOB_FILES.nodeGpus}"$node"; fi`,
     `if [ "$1" = run ] && [ "$KIT_GPUS_PER_NODE" -gt 0 ] && command -v nvidia-smi >/dev/null 2>&1; then`,
-    `  nvidia-smi --query-gpu=${GPU_QUERY_FIELDS.join(',')} --format=csv,noheader,nounits > ${dir}/gpus-"$(hostname -s)".csv 2>/dev/null || true`,
+    `  nvidia-smi --query-gpu=${GPU_QUERY_FIELDS.join(',')} --format=csv,noheader,nounits > ${dir}/gpus-"$node".csv 2>/dev/null || true`,
     'fi',
-    `exec bash -e ${dir}/"$1".sh`,
+    `bash -e ${dir}/"$1".sh`,
+    'code=$?',
+    `echo "$code" > ${dir}/${JOB_FILES.status}"$1-$node"`,
+    'exit "$code"',
     '',
   ].join('\n');
   return { args, script, node, setup: `${request.setup.join('\n')}\n`, run: `${request.run.join('\n')}\n`, warnings };

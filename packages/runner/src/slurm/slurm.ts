@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KitError } from '@modelkit/core';
@@ -70,6 +70,9 @@ export class SlurmScheduler implements Scheduler {
     await writeFile(join(jobDir, JOB_FILES.setup), files.setup, { mode: 0o600 });
     await writeFile(join(jobDir, JOB_FILES.run), files.run, { mode: 0o600 });
     for (const marker of [JOB_FILES.phase, JOB_FILES.exit, JOB_FILES.log]) await writeFile(join(jobDir, marker), '', { mode: 0o600 });
+    for (const name of await readdir(jobDir)) {
+      if ([JOB_FILES.status, JOB_FILES.nodeGpus, 'gpus-'].some((prefix) => name.startsWith(prefix))) await rm(join(jobDir, name), { force: true });
+    }
     await chmod(jobDir, 0o700);
     for (const warning of files.warnings) events.onOutput(Buffer.from(`[kit] ${warning}\n`));
 

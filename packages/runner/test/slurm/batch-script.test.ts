@@ -49,8 +49,9 @@ describe('the batch script', () => {
     expect(files.args).toContain('--nodes=2');
     expect(files.script).toContain('# Submitted as: sbatch --job-name=kit-r1 ');
     const lines = files.script.split('\n');
-    const setup = lines.indexOf(`srun --ntasks-per-node=1 --kill-on-bad-exit=1 bash ${JOB_DIR}/node.sh setup`);
-    const run = lines.indexOf(`srun --ntasks-per-node=1 --kill-on-bad-exit=1 bash ${JOB_DIR}/node.sh run`);
+    expect(files.script).toContain(`  srun --ntasks-per-node=1 --kill-on-bad-exit=1 bash ${JOB_DIR}/node.sh "$1"`);
+    const setup = lines.indexOf('step setup');
+    const run = lines.indexOf('step run');
     expect(setup).toBeGreaterThan(0);
     expect(run).toBeGreaterThan(setup);
     expect(files.script).toContain(`echo "setup $code" > ${JOB_DIR}/exit; exit "$code"`);
@@ -63,7 +64,7 @@ describe('the batch script', () => {
   it('leaves setup out when there is none, and quotes a workspace path with spaces', () => {
     const files = batchFiles(request({ setup: [], workspace: { ...WS, root: '/shared/my runs/r1' } }), '/shared/my runs/r1/.kit', {});
     expect(files.script).not.toContain('setting_up');
-    expect(files.script).toContain("bash '/shared/my runs/r1/.kit'/node.sh run");
+    expect(files.script).toContain("bash '/shared/my runs/r1/.kit'/node.sh \"$1\"");
     expect(files.args).toContain('--output=/shared/my runs/r1/.kit/job.log');
   });
 });
