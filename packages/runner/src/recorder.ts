@@ -67,7 +67,8 @@ export class RunRecorder {
   }
 }
 
-function redact(chunk: Buffer, secrets: string[]): Buffer {
+/** Secret values replaced by *** (the log's bytes as recorded and hashed). */
+export function redact(chunk: Buffer, secrets: string[]): Buffer {
   if (secrets.length === 0) return chunk;
   let text = chunk.toString('utf8');
   let changed = false;
