@@ -34,6 +34,15 @@ export function parseScontrolJob(text: string): SlurmJob | undefined {
   };
 }
 
+/** The job's line of `sacct -j ID -X -n -P -o JobID,State,ExitCode` ("42|CANCELLED by 0|0:15"). */
+export function parseSacct(text: string): SlurmJob | undefined {
+  const line = text.split('\n').find((l) => /^\d+\|/.test(l));
+  if (!line) return undefined;
+  const [id, state, exit] = line.split('|');
+  const code = /^(\d+):(\d+)$/.exec(exit ?? '');
+  return { id: id!, state: state!.split(' ')[0]!.replace(/\+$/, ''), ...(code && { exitCode: Number(code[1]), signal: Number(code[2]) }) };
+}
+
 /** `0-1,3` -> [0, 1, 3]. */
 export function expandIndices(list: string): number[] {
   return list.split(',').flatMap((part) => {

@@ -8,7 +8,7 @@ import type { GpuInfo, Placement, Workspace } from '../hosts/host.js';
 import { LocalHost, loginBasics } from '../hosts/local.js';
 import type { JobAllocation, JobEnd, JobEvents, JobPhase, JobRequest, Scheduler, SubmittedJob } from '../hosts/scheduler.js';
 import { batchFiles, JOB_FILES, type SlurmJobOptions } from './batch-script.js';
-import { expandIndices, jobEnd, parseScontrolJob, slurmView, type SlurmJob } from './job-state.js';
+import { expandIndices, jobEnd, parseSacct, parseScontrolJob, slurmView, type SlurmJob } from './job-state.js';
 
 export interface SlurmOptions extends SlurmJobOptions {
   /** Run directories, on a filesystem every node mounts at the same path (`<kit home>/runs`). */
@@ -116,8 +116,9 @@ class JobFollower {
       const job = await this.query();
       await this.drainLog();
       if (!job) {
-        // Gone from slurmctld (MinJobAge passed, or the controller restarted): the markers say how it ended.
-        if (++unknown >= 3) return this.endFromMarkers();
+        // Gone from slurmctld (MinJobAge passed, or the controller restarted): accounting, where the
+        // cluster keeps it, else the markers the batch script wrote, say how it ended.
+        if (++unknown >= 3) return this.endFromAccounting();
       } else {
         const view = slurmView(job);
         if (view.ended) {
@@ -166,9 +167,12 @@ class JobFollower {
     return written === 'running' ? 'running' : 'setting_up';
   }
 
-  private async endFromMarkers(): Promise<JobEnd> {
+  private async endFromAccounting(): Promise<JobEnd> {
     const marker = await this.read(JOB_FILES.exit);
-    const state = /^(setup|run) 0$/.test(marker?.trim() ?? '') && marker!.startsWith('run') ? 'COMPLETED' : 'FAILED';
+    // Without slurmdbd, sacct exits 1 ("accounting storage is disabled").
+    const accounted = await slurm(['sacct', '-j', this.id, '-X', '-n', '-P', '-o', 'JobID,State,ExitCode']).then(parseSacct, () => undefined);
+    if (accounted) return jobEnd({ ...accounted, id: this.id }, marker, this.phase);
+    const state = /^run 0$/.test(marker?.trim() ?? '') ? 'COMPLETED' : 'FAILED';
     return jobEnd({ id: this.id, state }, marker, this.phase);
   }
 

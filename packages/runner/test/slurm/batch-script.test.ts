@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobRequest } from '../../src/hosts/scheduler.js';
 import { batchFiles, sbatchDirectives } from '../../src/slurm/batch-script.js';
-import { jobEnd, parseScontrolJob, slurmView, expandIndices } from '../../src/slurm/job-state.js';
+import { expandIndices, jobEnd, parseSacct, parseScontrolJob, slurmView } from '../../src/slurm/job-state.js';
 
 const WS = { root: '/shared/runs/r1/work', inputs: '/shared/runs/r1/work/inputs', outputs: '/shared/runs/r1/work/outputs' };
 const request = (over: Partial<JobRequest> = {}): JobRequest => ({
@@ -94,6 +94,12 @@ describe('Slurm job states', () => {
     ['OUT_OF_MEMORY', undefined, { outcome: 'failed', step: 'run', exitCode: null, detail: 'slurm:OUT_OF_MEMORY' }],
   ] as const)('%s with marker %s', (state, marker, expected) => {
     expect(jobEnd({ id: '1', state, exitCode: 0, signal: 0 }, marker, 'running')).toMatchObject(expected);
+  });
+
+  it('reads sacct, for a job slurmctld has forgotten', () => {
+    expect(parseSacct('42|CANCELLED by 0|0:15\n')).toEqual({ id: '42', state: 'CANCELLED', exitCode: 0, signal: 15 });
+    expect(parseSacct('43|FAILED|2:0\n')).toEqual({ id: '43', state: 'FAILED', exitCode: 2, signal: 0 });
+    expect(parseSacct('')).toBeUndefined();
   });
 
   it('expands Slurm index lists', () => {
