@@ -17,7 +17,10 @@ export interface SlurmOptions extends SlurmJobOptions {
   pollMs?: number;
 }
 
-/** The Slurm client commands, run on this machine (a login node of the cluster). */
+/** How long slurmctld may stay unreachable while a job is followed before the run gives up on it. */
+const CONTROLLER_PATIENCE_MS = 5 * 60_000;
+
+/** Variables the Slurm client commands read (which cluster), passed on to sbatch. */
 const SLURM_ENV = ['SLURM_CONF', 'SLURM_CLUSTERS'];
 
 /**
@@ -112,8 +115,21 @@ class JobFollower {
 
   async follow(): Promise<JobEnd> {
     let reason: string | undefined;
+    let unreachableSince: number | undefined;
     for (let unknown = 0; ; ) {
-      const job = await this.query();
+      let job: SlurmJob | undefined;
+      try {
+        job = await this.query();
+        unreachableSince = undefined;
+      } catch (e) {
+        // slurmctld restarting or busy: the job runs on regardless, so keep asking for a while.
+        if (unreachableSince === undefined) {
+          unreachableSince = Date.now();
+          this.events.onOutput(Buffer.from(`[kit] ${(e as Error).message}; asking again\n`));
+        } else if (Date.now() - unreachableSince > CONTROLLER_PATIENCE_MS) throw e;
+        await sleep(this.pollMs);
+        continue;
+      }
       await this.drainLog();
       if (!job) {
         // Gone from slurmctld (MinJobAge passed, or the controller restarted): accounting, where the
