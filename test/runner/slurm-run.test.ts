@@ -141,6 +141,17 @@ describe('kit run --backend slurm', () => {
     expect((await runs()).find((r) => r.id === running.id)).toMatchObject({ status: 'cancelled' });
   }, 60_000);
 
+  it('follows a job through a slurmctld restart', async () => {
+    const dir = await variant(`run: |\n  sleep 25\n  echo survived the controller restart\n  ${MODEL}\noutputs:\n  model: model/model.json\n`);
+    const run = startRun([dir]);
+    await waitFor('the job to run', (rs) => rs.find((r) => r.status === 'running' && r.backend === 'slurm'));
+    await cluster.restartController(21_000); // longer than scontrol's own retries (about 18 s)
+    const done = await run.done;
+    expect(done.code).toBe(0);
+    expect(done.stdout).toContain('survived the controller restart');
+    expect(done.stdout).toMatch(/\[kit\] scontrol: .*; asking again/);
+  }, 60_000);
+
   it('tells a failed setup from a failed run, with the exit code', async () => {
     const setup = await kitIn(home, ['run', await variant('setup: exit 3\nrun: echo never\noutputs:\n  model: model/model.json\n'), '--backend', 'slurm']);
     expect(setup.code).toBe(1);

@@ -24,6 +24,7 @@ export interface SlurmCluster {
   gpus: number;
   log(): Promise<string>;
   stop(): Promise<void>;
+  restartController(downMs: number): Promise<void>;
 }
 
 function exec(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
@@ -115,12 +116,14 @@ PartitionName=debug Nodes=${nodes.join(',')} Default=YES MaxTime=INFINITE State=
   await writeFile(join(dir, 'gres.conf'), `${gresLines.join('\n')}\n`);
   const env = { ...process.env, SLURM_CONF: conf };
   const commands: Array<[string, string[]]> = [['slurmctld', ['-D']], ...nodes.map((n): [string, string[]] => ['slurmd', count === 1 ? ['-D'] : ['-D', '-N', n]])];
-  const daemons = commands.map(([bin, args]) => {
+  const start = ([bin, args]: [string, string[]]) => {
     const child = spawn(bin, args, { env, stdio: 'ignore' });
     live.add(child);
     child.once('exit', () => live.delete(child));
     return child;
-  });
+  };
+  const daemons = commands.map(start);
+  const exited = (d: ChildProcess) => (d.exitCode !== null || d.signalCode !== null ? undefined : new Promise((r) => d.once('exit', r)));
   const log = async () => {
     const read = (f: string) => readFile(join(dir, 'log', f), 'utf8').catch(() => '');
     const logs = [`--- slurmctld.log\n${await read('slurmctld.log')}`];
@@ -129,7 +132,14 @@ PartitionName=debug Nodes=${nodes.join(',')} Default=YES MaxTime=INFINITE State=
   };
   const stop = async () => {
     for (const d of daemons) d.kill('SIGTERM');
-    await Promise.all(daemons.map((d) => (d.exitCode !== null ? undefined : new Promise((r) => d.once('exit', r)))));
+    await Promise.all(daemons.map(exited));
+  };
+  /** Stop slurmctld for `downMs`, then start it again on the same state (jobs keep running on the nodes). */
+  const restartController = async (downMs: number) => {
+    daemons[0]!.kill('SIGTERM');
+    await exited(daemons[0]!);
+    await sleep(downMs);
+    daemons[0] = start(commands[0]!);
   };
   // Ready when every node is idle: each slurmd registered and the controller accepts jobs.
   for (let i = 0; ; i++) {
@@ -141,5 +151,5 @@ PartitionName=debug Nodes=${nodes.join(',')} Default=YES MaxTime=INFINITE State=
     }
     await sleep(200);
   }
-  return { conf, nodes, env, gpus, log, stop };
+  return { conf, nodes, env, gpus, log, stop, restartController };
 }
