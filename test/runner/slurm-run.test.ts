@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalStore, localTarget, resolveLocal } from '@modelkit/core';
 import { readProvenance } from '@modelkit/runner';
 import { startSlurm, type SlurmCluster } from '../../packages/runner/test/slurm-harness.js';
+import { startSshd } from '../../packages/runner/test/sshd-harness.js';
 import { KIT, kitIn, kitOk, ROOT } from '../kit-cli.js';
 
 const FINE_TUNE = join(ROOT, 'examples/fine-tune');
@@ -196,6 +197,29 @@ describe('kit run --backend slurm', () => {
     } finally {
       process.env.SLURM_CONF = conf;
       await multi.stop();
+    }
+  }, 90_000);
+
+  it('submits through a login node over SSH (a real sshd on 127.0.0.1), and Ctrl-C scancels there', async () => {
+    const sshd = await startSshd({ env: { SLURM_CONF: cluster.conf } });
+    try {
+      const ssh = ['--backend', 'slurm', '--host', `${sshd.user}@${sshd.host}:${sshd.port}`, '--ssh-key', sshd.privateKeyPath, '--ssh-known-hosts', sshd.knownHostsPath];
+      const r = await kitOk(home, ['run', 'demo/ft:base', ...ssh, '--gpus', '1', '-t', 'demo/ft:slurm-ssh']);
+      expect(r.stdout).toContain('epoch 20/20');
+      const [latest] = await runs();
+      expect(latest).toMatchObject({ status: 'succeeded', backend: `slurm+ssh://${sshd.user}@${sshd.host}:${sshd.port}` });
+      expect(await slurmJob(latest!.jobId!)).toBe('COMPLETED');
+
+      const sleeper = await variant('run: sleep 300\noutputs:\n  model: model/model.json\n');
+      const run = spawn(process.execPath, [KIT, 'run', sleeper, ...ssh], { env: { ...process.env, KITOPS_HOME: home }, stdio: 'ignore' });
+      const exited = new Promise<number | null>((resolve) => run.once('close', resolve));
+      const running = await waitFor('the job to run', (rs) => rs.find((x) => x.status === 'running' && x.backend.startsWith('slurm+ssh')));
+      run.kill('SIGINT');
+      expect(await exited).toBe(1);
+      expect((await runs()).find((x) => x.id === running.id)).toMatchObject({ status: 'cancelled' });
+      expect(await slurmJob(running.jobId!)).toBe('CANCELLED');
+    } finally {
+      await sshd.stop();
     }
   }, 90_000);
 

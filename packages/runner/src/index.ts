@@ -13,3 +13,5 @@ export * from './hosts/scheduler.js';
 export * from './recorder.js';
 export * from './package-run.js';
 export * from './slurm/slurm.js';
+export * from './slurm/shell.js';
+export * from './slurm/ssh-shell.js';

@@ -21,6 +21,8 @@ export interface SshdOptions {
    * doubles of nvidia-smi. The rest of PATH is the usual system one.
    */
   pathPrefix?: string[];
+  /** More variables every session gets (sshd_config `SetEnv`), e.g. SLURM_CONF for a test cluster. */
+  env?: Record<string, string>;
 }
 
 export interface Sshd {
@@ -108,9 +110,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     'StrictModes no',
     'Subsystem sftp internal-sftp',
   ];
+  const setEnv = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
   if (options.pathPrefix?.length) {
-    config.push(`SetEnv PATH=${[...options.pathPrefix, '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(':')}`);
+    setEnv.push(`PATH=${[...options.pathPrefix, '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(':')}`);
   }
+  if (setEnv.length > 0) config.push(`SetEnv ${setEnv.join(' ')}`);
   const configPath = join(dir, 'sshd_config');
   await writeFile(configPath, config.join('\n') + '\n');
   const knownHostsPath = join(dir, 'known_hosts');

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KitError, loadPrivateKey, pack, resolveLocal, type LocalStore } from '@modelkit/core';
 import { parseDockerReference, pullModelKit, pushModelKit } from '@modelkit/registry';
-import { LocalHost, parseSshTarget, runModelKit, RunStore, SlurmScheduler, SshHost, type ExecutionHost, type RunState, type Scheduler } from '@modelkit/runner';
+import { LocalClusterShell, LocalHost, parseSshTarget, runModelKit, RunStore, SlurmScheduler, SshClusterShell, SshHost, type ExecutionHost, type RunState, type Scheduler } from '@modelkit/runner';
 import type { Command } from 'commander';
 import { kitHome, openStore } from '../context.js';
 import { info, printJson } from '../output.js';
@@ -28,12 +28,20 @@ export function runStore(command: Command): RunStore {
   return new RunStore(join(kitHome(command), 'runs'));
 }
 
+function connectSsh(opts: RunFlags): Promise<SshHost> {
+  return SshHost.connect({ target: parseSshTarget(opts.host!), privateKeyPath: opts.sshKey, knownHostsPath: opts.sshKnownHosts });
+}
+
 async function openHost(command: Command, opts: RunFlags): Promise<ExecutionHost | Scheduler> {
-  if (opts.backend === 'slurm') return new SlurmScheduler({ runsDir: join(kitHome(command), 'runs'), partition: opts.partition, extraArgs: opts.slurmArg });
+  if (opts.backend === 'slurm') {
+    // With --host, the Slurm commands run on that login node over SSH; without, on this machine.
+    const shell = opts.host ? new SshClusterShell(await connectSsh(opts)) : new LocalClusterShell(join(kitHome(command), 'runs'));
+    return new SlurmScheduler({ shell, partition: opts.partition, extraArgs: opts.slurmArg });
+  }
   if (opts.backend === 'local') return new LocalHost({ runsDir: join(kitHome(command), 'runs'), gpuLockDir: join(kitHome(command), 'gpu-locks') });
   if (opts.backend === 'ssh') {
     if (!opts.host) throw new KitError('INVALID_ARGUMENT', '--backend ssh needs --host user@host[:port]');
-    return SshHost.connect({ target: parseSshTarget(opts.host), privateKeyPath: opts.sshKey, knownHostsPath: opts.sshKnownHosts });
+    return connectSsh(opts);
   }
   throw new KitError('INVALID_ARGUMENT', `--backend ${opts.backend}: use local, ssh or slurm`);
 }
@@ -68,7 +76,7 @@ export function registerRun(program: Command): void {
       .description("Run a ModelKit's packaged training (kitrun.yaml) and pack the outputs as a new ModelKit with provenance")
       .argument('<input>', 'ModelKit reference, or a directory to pack first')
       .option('--backend <backend>', 'local, ssh or slurm', 'local')
-      .option('--host <user@host[:port]>', 'the SSH host (with --backend ssh)')
+      .option('--host <user@host[:port]>', 'the SSH host (--backend ssh), or a Slurm login node to submit through (--backend slurm)')
       .option('--ssh-key <file>', 'SSH private key (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, or the agent)')
       .option('--ssh-known-hosts <file>', 'known_hosts to check the host key against (default ~/.ssh/known_hosts)')
       .option('--partition <name>', 'the Slurm partition (with --backend slurm)')

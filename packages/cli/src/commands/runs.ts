@@ -1,8 +1,10 @@
 import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KitError, processAlive } from '@modelkit/core';
-import { cancelSlurmJob, FINISHED, type RunStore } from '@modelkit/runner';
+import { cancelSlurmJob, FINISHED, LocalClusterShell, type RunStore } from '@modelkit/runner';
 import type { Command } from 'commander';
+import { kitHome } from '../context.js';
 import { info, printJson, table } from '../output.js';
 import { runStore } from './run.js';
 
@@ -37,8 +39,11 @@ export function registerRuns(program: Command): void {
       const recorded = await store.read(id);
       // A cluster job outlives the kit process that submitted it: cancel it on the cluster then.
       const orphaned = !processAlive(recorded.pid) && (!FINISHED.has(recorded.status) || recorded.terminationReason === 'interrupted');
+      if (recorded.backend.startsWith('slurm+') && recorded.jobId && orphaned) {
+        throw new KitError('INVALID_ARGUMENT', `run ${id}'s kit process is gone; its Slurm job ${recorded.jobId} was submitted through ${recorded.backend.slice('slurm+'.length)}: run \`scancel ${recorded.jobId}\` there`);
+      }
       if (recorded.backend === 'slurm' && recorded.jobId && orphaned) {
-        await cancelSlurmJob(recorded.jobId);
+        await cancelSlurmJob(new LocalClusterShell(join(kitHome(command), 'runs')), recorded.jobId);
         await store.write({ ...recorded, status: 'cancelled', terminationReason: 'interrupted', finishedAt: new Date().toISOString() });
         info(`Run ${id}: cancelled (Slurm job ${recorded.jobId})`);
         return;

@@ -182,10 +182,19 @@ export function stepBase(paths: Pick<StepPaths, 'root' | 'step'>): string {
  * secrets in the env file travel on stdin, never on a command line (`ps` shows those to everyone).
  */
 export function stepFilesTar(step: StepPaths['step'], script: string, envText: string): Buffer {
+  return filesTar([
+    { name: `${step}.env`, text: envText },
+    { name: `${step}.sh`, text: script },
+    { name: WRAPPER_NAME, text: WRAPPER_SCRIPT },
+  ]);
+}
+
+/** Small text files as one tar, to land on a host in a single command. */
+export function filesTar(files: Array<{ name: string; text: string; mode?: number }>): Buffer {
   const parts: Buffer[] = [];
-  for (const [name, text] of [[`${step}.env`, envText], [`${step}.sh`, script], [WRAPPER_NAME, WRAPPER_SCRIPT]] as const) {
+  for (const { name, text, mode } of files) {
     const body = Buffer.from(text, 'utf8');
-    parts.push(encodeTarHeader({ name, type: 'file', mode: 0o600, size: body.length }), body, Buffer.alloc(padding(body.length)));
+    parts.push(encodeTarHeader({ name, type: 'file', mode: mode ?? 0o600, size: body.length }), body, Buffer.alloc(padding(body.length)));
   }
   parts.push(TAR_TRAILER);
   return Buffer.concat(parts);

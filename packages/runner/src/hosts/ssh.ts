@@ -6,7 +6,7 @@ import { listLocalGpus } from '../gpu/nvidia-smi.js';
 import type { ExecutionHost, GpuInfo, StepHandle, StepResult, Workspace } from './host.js';
 import { bashCommand as bash, shellCommand } from './shell-quote.js';
 import { parseBusy, releaseCommand, reserveCommand } from './ssh-gpu-locks.js';
-import { SshConnectionLost, SshSession, type SshConnectOptions } from './ssh-session.js';
+import { SshConnectionLost, SshSession, type ExecResult, type SshConnectOptions } from './ssh-session.js';
 import { commands, envFileText, parseFollowStatus, stepBase, stepFilesTar } from './ssh-wrapper.js';
 import { guardTar } from './tar-guard.js';
 
@@ -230,6 +230,15 @@ export class SshHost implements ExecutionHost {
 
   async close(): Promise<void> {
     await this.session.close();
+  }
+
+  /**
+   * Run a shell command on the host, for backends built on it (Slurm through a login node). With
+   * `retry` it is tried again across dropped connections, so it must be safe to repeat.
+   */
+  async shell(command: string, what: string, io: { stdin?: Buffer | string; retry?: boolean } = {}): Promise<ExecResult> {
+    const run = () => this.session.exec(command, what, { stdin: io.stdin });
+    return io.retry === false ? run() : this.retrying(what, run);
   }
 
   private lockRoot(): string {

@@ -19,6 +19,7 @@ export const JOB_FILES = {
   log: 'job.log',
   phase: 'phase',
   exit: 'exit',
+  gpusPrefix: 'gpus-',
   gpus: (node: string) => `gpus-${node}.csv`,
   /** Per node: the GPU indices Slurm gave its run step. */
   nodeGpus: 'node-',
