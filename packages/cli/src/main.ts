@@ -22,6 +22,7 @@ import { registerVerify } from './commands/verify.js';
 import { registerLineage } from './commands/lineage.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
+import { registerPodStep } from './commands/pod-step.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -31,7 +32,7 @@ export function buildProgram(): Command {
     .option('--config <dir>', 'kit home directory (default: $KITOPS_HOME, else $XDG_DATA_HOME/kitops)')
     .exitOverride()
     .showHelpAfterError(false);
-  for (const register of [registerPack, registerUnpack, registerList, registerInspect, registerInfo, registerTag, registerRemove, registerInit, registerDiff, registerVersion, registerPush, registerPull, registerLogin, registerLogout, registerSbom, registerReferrers, registerKeygen, registerSign, registerAttest, registerVerify, registerRun, registerRuns, registerLineage]) {
+  for (const register of [registerPack, registerUnpack, registerList, registerInspect, registerInfo, registerTag, registerRemove, registerInit, registerDiff, registerVersion, registerPush, registerPull, registerLogin, registerLogout, registerSbom, registerReferrers, registerKeygen, registerSign, registerAttest, registerVerify, registerRun, registerRuns, registerLineage, registerPodStep]) {
     register(program);
   }
   program.commands.forEach((c) => c.exitOverride());

@@ -13,5 +13,6 @@ export * from './hosts/scheduler.js';
 export * from './recorder.js';
 export * from './package-run.js';
 export * from './slurm/slurm.js';
+export * from './kubernetes/index.js';
 export * from './slurm/shell.js';
 export * from './slurm/ssh-shell.js';

@@ -7,8 +7,9 @@ import type { Command } from 'commander';
 import { kitHome, openStore } from '../context.js';
 import { info, printJson } from '../output.js';
 import { registryClient, withNetworkOptions, type NetworkFlags } from '../remote.js';
+import { runKubernetesCommand, type KubernetesFlags } from './run-kubernetes.js';
 
-interface RunFlags extends Omit<NetworkFlags, 'key'> {
+interface RunFlags extends Omit<NetworkFlags, 'key'>, KubernetesFlags {
   backend: string;
   host?: string;
   sshKey?: string;
@@ -43,7 +44,7 @@ async function openHost(command: Command, opts: RunFlags): Promise<ExecutionHost
     if (!opts.host) throw new KitError('INVALID_ARGUMENT', '--backend ssh needs --host user@host[:port]');
     return connectSsh(opts);
   }
-  throw new KitError('INVALID_ARGUMENT', `--backend ${opts.backend}: use local, ssh or slurm`);
+  throw new KitError('INVALID_ARGUMENT', `--backend ${opts.backend}: use local, ssh, slurm or kubernetes`);
 }
 
 /** A directory is packed first; a reference is used from the store, or pulled when it is not there. */
@@ -75,18 +76,25 @@ export function registerRun(program: Command): void {
       .command('run')
       .description("Run a ModelKit's packaged training (kitrun.yaml) and pack the outputs as a new ModelKit with provenance")
       .argument('<input>', 'ModelKit reference, or a directory to pack first')
-      .option('--backend <backend>', 'local, ssh or slurm', 'local')
+      .option('--backend <backend>', 'local, ssh, slurm or kubernetes', 'local')
       .option('--host <user@host[:port]>', 'the SSH host (--backend ssh), or a Slurm login node to submit through (--backend slurm)')
       .option('--ssh-key <file>', 'SSH private key (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, or the agent)')
       .option('--ssh-known-hosts <file>', 'known_hosts to check the host key against (default ~/.ssh/known_hosts)')
       .option('--partition <name>', 'the Slurm partition (with --backend slurm)')
-      .option('--nodes <n>', 'machines to run on, overriding the run file (Slurm)')
+      .option('--nodes <n>', 'machines to run on, overriding the run file (Slurm, Kubernetes)')
       .option('--slurm-arg <arg...>', 'extra sbatch options, e.g. --slurm-arg=--account=proj')
       .option('--gpus <spec>', 'GPUs to use, overriding the run file (dstack grammar: A100:80GB:2, 24GB.., 1..2)')
       .option('-t, --tag <reference...>', 'tag the output ModelKit')
       .option('--push', 'push the output (and its provenance) to the registry named by -t')
       .option('--key <file>', 'sign the provenance with this private key')
       .option('--keep-workspace', 'leave the run directory on the host')
+      .option('--namespace <ns>', "the Kubernetes namespace (default: the kubeconfig context's, else default)")
+      .option('--context <name>', 'the kubeconfig context (default: the current one)')
+      .option('--kubeconfig <file>', 'the kubeconfig (default: $KUBECONFIG, else ~/.kube/config, else in-cluster)')
+      .option('--image <image>', "the container image setup and run execute in (Kubernetes), overriding the run file's image")
+      .option('--kit-image <image>', "the kit image for the pod's fetch and package steps, built from this repository's Dockerfile (env KIT_KUBERNETES_IMAGE)")
+      .option('--node-selector <key=value...>', 'run only on nodes with this label (Kubernetes), e.g. nvidia.com/gpu.product=NVIDIA-A100-SXM4-80GB')
+      .option('--dry-run', 'print the Kubernetes manifests the run would create, and create nothing')
       .option('--json', 'print the final run state as JSON'),
     { clientCertFlags: false },
   ).action(async (input: string, opts: RunFlags, command: Command) => {
@@ -94,6 +102,10 @@ export function registerRun(program: Command): void {
     const key = opts.key ? await loadPrivateKey(opts.key) : undefined;
     const tags = opts.tag ?? [];
     if (opts.push && tags.length === 0) throw new KitError('INVALID_ARGUMENT', '--push needs -t registry/repository:tag for the output');
+    const nodes = opts.nodes === undefined ? undefined : parseNodes(opts.nodes);
+    // The pod packs and pushes the output itself: a different flow from the hosts' and Slurm's.
+    if (opts.backend === 'kubernetes') return runKubernetesCommand(command, input, opts, { store, runs: runStore(command), key, nodes });
+    if (opts.dryRun) throw new KitError('INVALID_ARGUMENT', '--dry-run is for --backend kubernetes');
     const host = await openHost(command, opts);
     const abort = new AbortController();
     const cancel = () => abort.abort();
@@ -109,7 +121,7 @@ export function registerRun(program: Command): void {
         input,
         resolveInput: () => resolveInput(store, input, command, opts),
         gpus: opts.gpus,
-        nodes: opts.nodes === undefined ? undefined : parseNodes(opts.nodes),
+        nodes,
         tags,
         key,
         signal: abort.signal,

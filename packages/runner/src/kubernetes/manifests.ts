@@ -71,6 +71,8 @@ export function buildManifests(spec: KubernetesRunSpec): KubernetesManifests {
   const warnings: string[] = [];
   const gpu = runFile.resources.gpu;
   const gpuCount = gpu ? gpuLimit(gpu, spec.nodeSelector ?? {}, warnings) : 0;
+  const unhandled = (runFile.retry?.onEvents ?? []).filter((e) => e !== 'interruption');
+  if (unhandled.length > 0) warnings.push(`retry on ${unhandled.join(', ')} is not done by the Kubernetes backend: a failed run stays failed, and a pod no node can take waits`);
 
   const secretData: Record<string, string> = { [SECRET_KEYS.dockerConfig]: b64(spec.dockerConfig) };
   if (spec.signingKey) secretData[SECRET_KEYS.signingKey] = b64(spec.signingKey);
