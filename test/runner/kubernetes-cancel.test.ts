@@ -45,6 +45,24 @@ describe('kit run --backend kubernetes: cancel and deadline (fake API server, re
     expect(cluster.secrets.size).toBe(0);
   });
 
+  it('kit runs cancel deletes the Job of a run whose kit process died', async () => {
+    const ref = await pushedVariant('orphan', 'run: |\n  echo started\n  sleep 300\noutputs:\n  model: model/model.json\nimage: python:3.12-slim\n');
+    const started = kit(['run', ref, '--backend', 'kubernetes', '-t', `${registry.host}/demo/orphan:out`]);
+    let id: string | undefined;
+    for (let i = 0; i < 150 && !id; i++) {
+      await sleep(100);
+      id = (await runs()).find((s) => s.status === 'running')?.id;
+    }
+    expect(id).toBeDefined();
+    process.kill(started.pid, 'SIGKILL');
+    await started.done;
+    expect(cluster.jobs.has(`ml/kit-${id}`)).toBe(true); // the Job outlives its driver
+    const cancelled = await kit(['runs', 'cancel', id!]).done;
+    expect(cancelled.stderr).toContain(`cancelled (Kubernetes Job kit-${id} in `);
+    expect(cluster.jobs.has(`ml/kit-${id}`)).toBe(false);
+    expect((await runs()).find((s) => s.id === id)).toMatchObject({ status: 'cancelled', terminationReason: 'interrupted' });
+  });
+
   it('max_duration becomes activeDeadlineSeconds: a Job past it ends timed_out', async () => {
     const ref = await pushedVariant('deadline', 'run: sleep 60\nmax_duration: 3s\noutputs:\n  model: model/model.json\nimage: python:3.12-slim\n');
     const t0 = Date.now();

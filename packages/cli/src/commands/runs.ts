@@ -2,7 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KitError, processAlive } from '@modelkit/core';
-import { cancelSlurmJob, FINISHED, LocalClusterShell, type RunStore } from '@modelkit/runner';
+import { cancelKubernetesJob, cancelSlurmJob, FINISHED, LocalClusterShell, type RunState, type RunStore } from '@modelkit/runner';
 import type { Command } from 'commander';
 import { kitHome } from '../context.js';
 import { info, printJson, table } from '../output.js';
@@ -32,20 +32,18 @@ export function registerRuns(program: Command): void {
     });
   runs
     .command('cancel')
-    .description('Cancel a run: its whole process group is stopped, locally or on the remote host')
+    .description('Cancel a run: its whole process group, locally or on the remote host, or its cluster job')
     .argument('<id>', 'run id')
-    .action(async (id: string, _opts: unknown, command: Command) => {
+    .option('--kubeconfig <file>', 'the kubeconfig for a Kubernetes run whose kit process is gone (default: as kubectl reads it)')
+    .action(async (id: string, opts: { kubeconfig?: string }, command: Command) => {
       const store = runStore(command);
       const recorded = await store.read(id);
       // A cluster job outlives the kit process that submitted it: cancel it on the cluster then.
       const orphaned = !processAlive(recorded.pid) && (!FINISHED.has(recorded.status) || recorded.terminationReason === 'interrupted');
-      if (recorded.backend.startsWith('slurm+') && recorded.jobId && orphaned) {
-        throw new KitError('INVALID_ARGUMENT', `run ${id}'s kit process is gone; its Slurm job ${recorded.jobId} was submitted through ${recorded.backend.slice('slurm+'.length)}: run \`scancel ${recorded.jobId}\` there`);
-      }
-      if (recorded.backend === 'slurm' && recorded.jobId && orphaned) {
-        await cancelSlurmJob(new LocalClusterShell(join(kitHome(command), 'runs')), recorded.jobId);
+      if (orphaned && recorded.jobId) {
+        const job = await cancelOrphanedJob(command, recorded, opts.kubeconfig);
         await store.write({ ...recorded, status: 'cancelled', terminationReason: 'interrupted', finishedAt: new Date().toISOString() });
-        info(`Run ${id}: cancelled (Slurm job ${recorded.jobId})`);
+        info(`Run ${id}: cancelled (${job})`);
         return;
       }
       const state = await store.settleOrphan(recorded);
@@ -61,6 +59,20 @@ export function registerRuns(program: Command): void {
       }
       throw new KitError('RUN_FAILED', `run ${id} did not stop within a minute of SIGTERM to pid ${state.pid}`);
     });
+}
+
+/** Stop the cluster job of a run nobody follows any more; says what was stopped. */
+async function cancelOrphanedJob(command: Command, run: RunState, kubeconfig: string | undefined): Promise<string> {
+  const jobId = run.jobId!;
+  if (run.backend === 'slurm') {
+    await cancelSlurmJob(new LocalClusterShell(join(kitHome(command), 'runs')), jobId);
+    return `Slurm job ${jobId}`;
+  }
+  if (run.backend === 'kubernetes') {
+    await cancelKubernetesJob(run, { kubeconfig });
+    return `Kubernetes Job ${jobId} in ${run.host}`;
+  }
+  throw new KitError('INVALID_ARGUMENT', `run ${run.id}'s kit process is gone; its job ${jobId} was submitted through ${run.backend.replace(/^slurm\+/, '')}: run \`scancel ${jobId}\` there`);
 }
 
 /** Print the log from the start; with follow, poll for more until the run has finished. */

@@ -184,3 +184,15 @@ export async function runOnKubernetes(options: KubernetesRunOptions): Promise<Ru
     return update(end.status, { terminationReason: end.terminationReason, ...(end.exitCode !== undefined ? { exitCode: end.exitCode } : {}) });
   }
 }
+
+/**
+ * Delete a run's Job in the context and namespace it was submitted to (recorded as the run's host):
+ * for `kit runs cancel` when the kit process that followed it is gone. The Secret and Service are
+ * owned by the Job and go with it.
+ */
+export async function cancelKubernetesJob(run: RunState, kube: Pick<KubeTarget, 'kubeconfig'> = {}): Promise<void> {
+  const at = run.host?.lastIndexOf('/') ?? -1;
+  if (!run.jobId || at < 0) throw new KitError('INVALID_ARGUMENT', `run ${run.id} records no Kubernetes Job to cancel`);
+  const client = await KubeClient.load({ ...kube, context: run.host!.slice(0, at), namespace: run.host!.slice(at + 1) });
+  await client.deleteJob(run.jobId);
+}
