@@ -1,10 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import { KitError, type LocalStore } from '@modelkit/core';
 import { defaultCredentials } from '@modelkit/registry';
-import { kubernetesDryRun, runOnKubernetes, type KubernetesRunOptions, type RunState, type RunStore } from '@modelkit/runner';
+import { kubernetesDryRun, runOnKubernetes, type KubernetesRunOptions, type RunStore } from '@modelkit/runner';
 import type { Command } from 'commander';
 import { kitHome } from '../context.js';
-import { info, printJson } from '../output.js';
+import { driveRun } from './run-driver.js';
 import { registryClient, type NetworkFlags } from '../remote.js';
 
 export interface KubernetesFlags extends Omit<NetworkFlags, 'key'> {
@@ -32,8 +32,6 @@ export async function runKubernetesCommand(command: Command, input: string, opts
   if (!opts.tag?.length) throw new KitError('INVALID_ARGUMENT', '--backend kubernetes packs and pushes the output inside the pod: give -t REGISTRY/REPOSITORY:TAG for it');
   if (opts.tlsCert?.length) throw new KitError('INVALID_ARGUMENT', '--tls-cert is not carried into the pod: with --backend kubernetes the pod trusts its image\'s CA bundle (or use --tls-verify=false)');
   const registry = registryClient(command, opts);
-  const abort = new AbortController();
-  const cancel = () => abort.abort();
   const options: KubernetesRunOptions = {
     store: context.store,
     runs: context.runs,
@@ -49,38 +47,17 @@ export async function runKubernetesCommand(command: Command, input: string, opts
     key: context.key,
     nodeSelector: parseNodeSelector(opts.nodeSelector ?? []),
     registryFlags: [...(opts.plainHttp ? ['--plain-http'] : []), ...(opts.tlsVerify === 'false' ? ['--tls-verify', 'false'] : [])],
-    signal: abort.signal,
     pollMs: pollInterval(),
   };
-  let state: RunState | undefined;
-  let shown = '';
-  try {
-    if (opts.dryRun) {
+  if (opts.dryRun) {
+    try {
       process.stdout.write(await kubernetesDryRun(options));
-      return;
+    } finally {
+      await registry.close();
     }
-    process.on('SIGINT', cancel);
-    process.on('SIGTERM', cancel);
-    state = await runOnKubernetes({
-      ...options,
-      onLog: (chunk) => process.stdout.write(chunk),
-      onStatus: (s) => {
-        state = s;
-        const line = `Run ${s.id}: ${s.status}${s.pendingReason ? ` (${s.pendingReason})` : ''}${s.terminationReason ? ` (${s.terminationReason})` : ''}`;
-        if (line !== shown) info((shown = line));
-      },
-    });
-  } catch (e) {
-    if (opts.json && state) printJson(state);
-    throw e;
-  } finally {
-    process.off('SIGINT', cancel);
-    process.off('SIGTERM', cancel);
-    await registry.close();
+    return;
   }
-  if (opts.json) printJson(state);
-  if (state.status !== 'succeeded') throw new KitError('RUN_FAILED', `run ${state.id} ${state.status} (${state.terminationReason}): see \`kit runs logs ${state.id}\``);
-  info(`Output: ${state.output!.digest} (${state.output!.references.join(', ')})`);
+  await driveRun(opts.json, (hooks) => runOnKubernetes({ ...options, ...hooks }), () => registry.close());
 }
 
 /** How often the Job and its pods are read (default 1 s; KIT_KUBERNETES_POLL_MS for busy API servers or fast tests). */

@@ -2,11 +2,11 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KitError, loadPrivateKey, pack, resolveLocal, type LocalStore } from '@modelkit/core';
 import { parseDockerReference, pullModelKit, pushModelKit } from '@modelkit/registry';
-import { LocalClusterShell, LocalHost, parseSshTarget, runModelKit, RunStore, SlurmScheduler, SshClusterShell, SshHost, type ExecutionHost, type RunState, type Scheduler } from '@modelkit/runner';
+import { LocalClusterShell, LocalHost, parseSshTarget, runModelKit, RunStore, SlurmScheduler, SshClusterShell, SshHost, type ExecutionHost, type Scheduler } from '@modelkit/runner';
 import type { Command } from 'commander';
 import { kitHome, openStore } from '../context.js';
-import { info, printJson } from '../output.js';
 import { registryClient, withNetworkOptions, type NetworkFlags } from '../remote.js';
+import { driveRun } from './run-driver.js';
 import { runKubernetesCommand, type KubernetesFlags } from './run-kubernetes.js';
 
 interface RunFlags extends Omit<NetworkFlags, 'key'>, KubernetesFlags {
@@ -107,45 +107,25 @@ export function registerRun(program: Command): void {
     if (opts.backend === 'kubernetes') return runKubernetesCommand(command, input, opts, { store, runs: runStore(command), key, nodes });
     if (opts.dryRun) throw new KitError('INVALID_ARGUMENT', '--dry-run is for --backend kubernetes');
     const host = await openHost(command, opts);
-    const abort = new AbortController();
-    const cancel = () => abort.abort();
-    process.on('SIGINT', cancel);
-    process.on('SIGTERM', cancel);
-    let state: RunState | undefined;
-    let shown = '';
-    try {
-      state = await runModelKit({
-        store,
-        runs: runStore(command),
-        host,
-        input,
-        resolveInput: () => resolveInput(store, input, command, opts),
-        gpus: opts.gpus,
-        nodes,
-        tags,
-        key,
-        signal: abort.signal,
-        keepWorkspace: opts.keepWorkspace,
-        onLog: (chunk) => process.stdout.write(chunk),
-        onStatus: (s) => {
-          state = s;
-          const line = `Run ${s.id}: ${s.status}${s.terminationReason ? ` (${s.terminationReason})` : ''}`;
-          if (line !== shown) info((shown = line));
-        },
-        push: opts.push ? (output) => pushOutput(command, opts, store, output.references.map((r) => `${r.registry}/${r.repository}:${r.tag}`)) : undefined,
-      });
-    } catch (e) {
-      // A run that ended by throwing (push_failed, an error) still has a final state to show.
-      if (opts.json && state) printJson(state);
-      throw e;
-    } finally {
-      process.off('SIGINT', cancel);
-      process.off('SIGTERM', cancel);
-      await host.close();
-    }
-    if (opts.json) printJson(state);
-    if (state.status !== 'succeeded') throw new KitError('RUN_FAILED', `run ${state.id} ${state.status} (${state.terminationReason}): see \`kit runs logs ${state.id}\``);
-    info(`Output: ${state.output!.digest}${state.output!.references.length ? ` (${state.output!.references.join(', ')})` : ''}`);
+    await driveRun(
+      opts.json,
+      (hooks) =>
+        runModelKit({
+          store,
+          runs: runStore(command),
+          host,
+          input,
+          resolveInput: () => resolveInput(store, input, command, opts),
+          gpus: opts.gpus,
+          nodes,
+          tags,
+          key,
+          keepWorkspace: opts.keepWorkspace,
+          ...hooks,
+          push: opts.push ? (output) => pushOutput(command, opts, store, output.references.map((r) => `${r.registry}/${r.repository}:${r.tag}`)) : undefined,
+        }),
+      () => host.close(),
+    );
   });
 }
 
