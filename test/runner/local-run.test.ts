@@ -110,6 +110,14 @@ describe('kit run (local backend)', () => {
     expect((await runs())[0]).toMatchObject({ status: 'timed_out', terminationReason: 'max_duration_exceeded' });
   });
 
+  it('max_duration bounds setup and run together, not each of them', async () => {
+    const dir = await variant('setup: sleep 2\nrun: |\n  sleep 2\n  echo finished\nmax_duration: 3s\noutputs:\n  model: model/model.json\n');
+    const r = await kitIn(home, ['run', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain('finished');
+    expect((await runs())[0]).toMatchObject({ status: 'timed_out', terminationReason: 'max_duration_exceeded' });
+  });
+
   it('kit runs cancel stops the whole process group', async () => {
     const marker = `kit-cancel-${process.pid}-${Date.now()}`;
     const dir = await variant(`run: |\n  bash -c 'sleep 300; echo ${marker}' &\n  sleep 300\noutputs:\n  model: model/model.json\n`);

@@ -126,16 +126,19 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
       await update('running', { gpus: gpus.map((g) => g.uuid) });
     } else {
       const env = { ...runEnvironment(spec, runId, workspace, gpus, environment) };
+      // max_duration bounds setup and run together, as Slurm's --time bounds the job; a retry starts a new window.
+      const deadline = () => (spec.maxDurationMs === undefined ? undefined : Date.now() + spec.maxDurationMs);
+      const attemptEnds = deadline();
       if (spec.setup.length > 0) {
         await update('setting_up');
-        const ended = await runStep(host, workspace, 'setup', spec.setup, env, emit, spec.maxDurationMs, options.signal);
+        const ended = await runStep(host, workspace, 'setup', spec.setup, env, emit, attemptEnds, options.signal);
         if (ended.status !== 'ok') return await finish(update, ended, 'failed_setup');
       }
       await update('running');
-      let ended = await runStep(host, workspace, 'run', spec.run, env, emit, spec.maxDurationMs, options.signal);
+      let ended = await runStep(host, workspace, 'run', spec.run, env, emit, attemptEnds, options.signal);
       while (ended.status === 'exit' && mayRetry('error')) {
         emit(Buffer.from(`[kit] run ended with ${ended.signal ?? `exit code ${ended.exitCode}`}; retrying\n`));
-        ended = await runStep(host, workspace, 'run', spec.run, env, emit, spec.maxDurationMs, options.signal);
+        ended = await runStep(host, workspace, 'run', spec.run, env, emit, deadline(), options.signal);
       }
       if (ended.status !== 'ok') return await finish(update, ended, 'failed');
     }
@@ -208,8 +211,8 @@ async function runJob(scheduler: Scheduler, request: JobRequest, recorder: RunRe
 
 type StepEnd = { status: 'ok' } | { status: 'exit'; exitCode: number | null; signal?: string; reason?: string } | { status: 'timed_out' } | { status: 'cancelled' };
 
-/** One step under max_duration and cancellation; the host stops its whole process group either way. */
-async function runStep(host: ExecutionHost, workspace: Workspace, name: 'setup' | 'run', commands: string[], env: Record<string, string>, emit: (c: Buffer) => void, maxMs: number | undefined, signal?: AbortSignal): Promise<StepEnd> {
+/** One step until `deadline` (ms since the epoch) or cancellation; the host stops its whole process group either way. */
+async function runStep(host: ExecutionHost, workspace: Workspace, name: 'setup' | 'run', commands: string[], env: Record<string, string>, emit: (c: Buffer) => void, deadline: number | undefined, signal?: AbortSignal): Promise<StepEnd> {
   if (signal?.aborted) return { status: 'cancelled' };
   const step: StepHandle = await host.runStep(workspace, name, `${commands.join('\n')}\n`, env, emit);
   let stopped: 'timed_out' | 'cancelled' | undefined;
@@ -217,7 +220,7 @@ async function runStep(host: ExecutionHost, workspace: Workspace, name: 'setup' 
     stopped ??= why;
     void step.cancel();
   };
-  const timer = maxMs ? setTimeout(() => stop('timed_out'), maxMs) : undefined;
+  const timer = deadline === undefined ? undefined : setTimeout(() => stop('timed_out'), Math.max(0, deadline - Date.now()));
   const onAbort = () => stop('cancelled');
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
