@@ -77,7 +77,7 @@ export async function startSlurm(options: { gpus?: number; nodes?: number } = {}
   const nodeLines: string[] = [];
   const gresLines: string[] = [];
   for (const [i, name] of nodes.entries()) {
-    const where = count === 1 ? `CPUs=2 Sockets=1 CoresPerSocket=2` : `NodeHostname=${host} NodeAddr=127.0.0.1 Port=${await freePort()} CPUs=1 Sockets=1 CoresPerSocket=1`;
+    const where = count === 1 ? `NodeAddr=127.0.0.1 CPUs=2 Sockets=1 CoresPerSocket=2` : `NodeHostname=${host} NodeAddr=127.0.0.1 Port=${await freePort()} CPUs=1 Sockets=1 CoresPerSocket=1`;
     nodeLines.push(`NodeName=${name} ${where} ThreadsPerCore=1 RealMemory=2000 Gres=gpu:${gpus} State=UNKNOWN`);
     gresLines.push(`NodeName=${name} Name=gpu File=${dir}/fakedev/nvidia[${i * gpus}-${i * gpus + gpus - 1}]`);
     await mkdir(join(dir, 'spool', name));
@@ -85,7 +85,7 @@ export async function startSlurm(options: { gpus?: number; nodes?: number } = {}
   const slurmdPort = count === 1 ? `SlurmdPort=${await freePort()}\n` : '';
   const conf = join(dir, 'slurm.conf');
   await writeFile(conf, `ClusterName=kittest
-SlurmctldHost=${host}
+SlurmctldHost=${host}(127.0.0.1)
 SlurmctldPort=${ctldPort}
 ${slurmdPort}SlurmUser=root
 SlurmdUser=root
