@@ -8,7 +8,7 @@ import { isScheduler, type JobEnd, type JobRequest, type Scheduler, type Submitt
 import { inputArchives } from './materialize.js';
 import { packageRun, type FinishedRun } from './package-run.js';
 import { RunRecorder, type RunUpdate } from './recorder.js';
-import { parseGpuSpec, type RetryEvent, type RunFile } from './runfile/index.js';
+import { parseGpuSpec, type GpuRequest, type RetryEvent, type RunFile } from './runfile/index.js';
 import { findRunFile } from './runfile-in-kit.js';
 import { FINISHED, RunStore, type RunState } from './state.js';
 
@@ -79,17 +79,7 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
     let gpus: GpuInfo[] = [];
     if (!isScheduler(host)) {
       phase = 'gpus';
-      for (;;) {
-        try {
-          gpus = gpuRequest ? selectGpus(gpuRequest, await host.listGpus(), await host.reservedGpus?.()) : [];
-          if (gpus.length > 0) release = await host.reserveGpus(gpus.map((g) => g.uuid), runId);
-          break;
-        } catch (e) {
-          if (!(e instanceof KitError) || !mayRetry('no_capacity')) throw e;
-          emit(Buffer.from(`[kit] no capacity (${e.message}); retrying\n`));
-          await sleep(options.retryDelayMs ?? 10_000);
-        }
-      }
+      ({ gpus, release } = await reserveHostGpus(host, gpuRequest, runId, mayRetry, emit, options.retryDelayMs ?? 10_000));
       await update('fetching', { gpus: gpus.map((g) => g.uuid) });
     }
     phase = 'steps';
@@ -100,48 +90,17 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
     for (const archive of inputArchives(store, selected, contents.kitfile)) await host.extractTar(archive.tar(), workspace.inputs);
 
     const started = new Date().toISOString();
-    let job: FinishedRun['job'];
-    if (isScheduler(host)) {
-      const request: JobRequest = {
-        runId, workspace, setup: spec.setup, run: spec.run,
-        env: { ...spec.env, ...contractEnvironment(runId, workspace, spec.nodes) },
-        secrets: Object.fromEntries(spec.secrets.map((name) => [name, environment[name] ?? ''])),
-        resources: spec.resources, gpu: gpuRequest, nodes: spec.nodes, maxDurationMs: spec.maxDurationMs,
-      };
-      let attempt = await runJob(host, request, recorder, options.signal);
-      while ((attempt.end.outcome === 'failed' && attempt.end.step === 'run' && mayRetry('error')) || (attempt.end.outcome === 'interrupted' && mayRetry('interruption'))) {
-        emit(Buffer.from(`[kit] job ${attempt.job.id} ended ${attempt.end.detail ?? attempt.end.outcome}; submitting again\n`));
-        attempt = await runJob(host, request, recorder, options.signal);
-      }
-      const { end } = attempt;
-      if (end.outcome !== 'succeeded') {
-        // A failure without an exit code (out of memory, a lost node) keeps the scheduler's word for it.
-        const reason = end.outcome === 'interrupted' ? 'interrupted' : end.exitCode === null && !end.signal ? end.detail : undefined;
-        const ended: Exclude<StepEnd, { status: 'ok' }> = end.outcome === 'failed' || end.outcome === 'interrupted' ? { status: 'exit', exitCode: end.exitCode, signal: end.signal, reason } : { status: end.outcome };
-        return await finish(update, ended, end.step === 'setup' ? 'failed_setup' : 'failed');
-      }
-      const allocation = await attempt.job.allocation();
-      gpus = allocation.gpus;
-      job = { scheduler: host.scheduler, id: attempt.job.id, nodes: allocation.nodes };
-      await update('running', { gpus: gpus.map((g) => g.uuid) });
-    } else {
-      const env = { ...runEnvironment(spec, runId, workspace, gpus, environment) };
-      // max_duration bounds setup and run together, as Slurm's --time bounds the job; a retry starts a new window.
-      const deadline = () => (spec.maxDurationMs === undefined ? undefined : Date.now() + spec.maxDurationMs);
-      const attemptEnds = deadline();
-      if (spec.setup.length > 0) {
-        await update('setting_up');
-        const ended = await runStep(host, workspace, 'setup', spec.setup, env, emit, attemptEnds, options.signal);
-        if (ended.status !== 'ok') return await finish(update, ended, 'failed_setup');
-      }
-      await update('running');
-      let ended = await runStep(host, workspace, 'run', spec.run, env, emit, attemptEnds, options.signal);
-      while (ended.status === 'exit' && mayRetry('error')) {
-        emit(Buffer.from(`[kit] run ended with ${ended.signal ?? `exit code ${ended.exitCode}`}; retrying\n`));
-        ended = await runStep(host, workspace, 'run', spec.run, env, emit, deadline(), options.signal);
-      }
-      if (ended.status !== 'ok') return await finish(update, ended, 'failed');
-    }
+    const executed = isScheduler(host)
+      ? await executeJob(host, {
+          runId, workspace, setup: spec.setup, run: spec.run,
+          env: { ...spec.env, ...contractEnvironment(runId, workspace, spec.nodes) },
+          secrets: Object.fromEntries(spec.secrets.map((name) => [name, environment[name] ?? ''])),
+          resources: spec.resources, gpu: gpuRequest, nodes: spec.nodes, maxDurationMs: spec.maxDurationMs,
+        }, recorder, mayRetry, options.signal)
+      : await executeSteps(host, workspace, spec, runEnvironment(spec, runId, workspace, gpus, environment), recorder, mayRetry, options.signal);
+    if ('ended' in executed) return executed.ended;
+    const job = executed.job;
+    if (executed.gpus) gpus = executed.gpus;
 
     await update('packaging');
     const outputsDir = await host.fetchOutputs(workspace, join(runs.dir(runId), 'outputs'));
@@ -183,6 +142,62 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
     await release?.().catch(() => undefined);
     if (workspace && !options.keepWorkspace) await host.cleanup(workspace).catch(() => undefined);
   }
+}
+
+/** Pick free GPUs on a host and lock them; no capacity is retried while the run file allows. */
+async function reserveHostGpus(host: ExecutionHost, request: GpuRequest | undefined, runId: string, mayRetry: (event: RetryEvent) => boolean, emit: (c: Buffer) => void, delayMs: number): Promise<{ gpus: GpuInfo[]; release?: () => Promise<void> }> {
+  for (;;) {
+    try {
+      const gpus = request ? selectGpus(request, await host.listGpus(), await host.reservedGpus?.()) : [];
+      return { gpus, release: gpus.length > 0 ? await host.reserveGpus(gpus.map((g) => g.uuid), runId) : undefined };
+    } catch (e) {
+      if (!(e instanceof KitError) || !mayRetry('no_capacity')) throw e;
+      emit(Buffer.from(`[kit] no capacity (${e.message}); retrying\n`));
+      await sleep(delayMs);
+    }
+  }
+}
+
+/** What executing the steps left: a run that ended there, or what packaging needs to know. */
+type Executed = { ended: RunState } | { gpus?: GpuInfo[]; job?: FinishedRun['job'] };
+
+/** On a host: setup then run, each a process group, under one max_duration window; run retried on error when asked. */
+async function executeSteps(host: ExecutionHost, workspace: Workspace, spec: RunFile, env: Record<string, string>, recorder: RunRecorder, mayRetry: (event: RetryEvent) => boolean, signal?: AbortSignal): Promise<Executed> {
+  const { update, emit } = recorder;
+  // max_duration bounds setup and run together, as Slurm's --time bounds the job; a retry starts a new window.
+  const deadline = () => (spec.maxDurationMs === undefined ? undefined : Date.now() + spec.maxDurationMs);
+  const attemptEnds = deadline();
+  if (spec.setup.length > 0) {
+    await update('setting_up');
+    const ended = await runStep(host, workspace, 'setup', spec.setup, env, emit, attemptEnds, signal);
+    if (ended.status !== 'ok') return { ended: await finish(update, ended, 'failed_setup') };
+  }
+  await update('running');
+  let ended = await runStep(host, workspace, 'run', spec.run, env, emit, attemptEnds, signal);
+  while (ended.status === 'exit' && mayRetry('error')) {
+    emit(Buffer.from(`[kit] run ended with ${ended.signal ?? `exit code ${ended.exitCode}`}; retrying\n`));
+    ended = await runStep(host, workspace, 'run', spec.run, env, emit, deadline(), signal);
+  }
+  return ended.status === 'ok' ? {} : { ended: await finish(update, ended, 'failed') };
+}
+
+/** On a scheduler: one job, resubmitted on error or interruption when asked; what it was given goes to provenance. */
+async function executeJob(scheduler: Scheduler, request: JobRequest, recorder: RunRecorder, mayRetry: (event: RetryEvent) => boolean, signal?: AbortSignal): Promise<Executed> {
+  let attempt = await runJob(scheduler, request, recorder, signal);
+  while ((attempt.end.outcome === 'failed' && attempt.end.step === 'run' && mayRetry('error')) || (attempt.end.outcome === 'interrupted' && mayRetry('interruption'))) {
+    recorder.emit(Buffer.from(`[kit] job ${attempt.job.id} ended ${attempt.end.detail ?? attempt.end.outcome}; submitting again\n`));
+    attempt = await runJob(scheduler, request, recorder, signal);
+  }
+  const { end } = attempt;
+  if (end.outcome !== 'succeeded') {
+    // A failure without an exit code (out of memory, a lost node) keeps the scheduler's word for it.
+    const reason = end.outcome === 'interrupted' ? 'interrupted' : end.exitCode === null && !end.signal ? end.detail : undefined;
+    const ended: Exclude<StepEnd, { status: 'ok' }> = end.outcome === 'failed' || end.outcome === 'interrupted' ? { status: 'exit', exitCode: end.exitCode, signal: end.signal, reason } : { status: end.outcome };
+    return { ended: await finish(recorder.update, ended, end.step === 'setup' ? 'failed_setup' : 'failed') };
+  }
+  const allocation = await attempt.job.allocation();
+  await recorder.update('running', { gpus: allocation.gpus.map((g) => g.uuid) });
+  return { gpus: allocation.gpus, job: { scheduler: scheduler.scheduler, id: attempt.job.id, nodes: allocation.nodes } };
 }
 
 /** One submission of the job, followed to its end; aborting the signal cancels it on the cluster. */
