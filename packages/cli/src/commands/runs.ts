@@ -17,7 +17,7 @@ export function registerRuns(program: Command): void {
     .action(async (opts: { json?: boolean }, command: Command) => {
       const states = await runStore(command).list();
       if (opts.json) return printJson(states);
-      const rows = states.map((s) => [s.id, s.status, s.terminationReason ?? '', s.input, s.output?.digest.slice(0, 19) ?? '', s.createdAt]);
+      const rows = states.map((s) => [s.id, s.status, s.terminationReason ?? (s.status === 'pending' ? s.pendingReason : undefined) ?? '', s.input, s.output?.digest.slice(0, 19) ?? '', s.createdAt]);
       process.stdout.write(table(['RUN', 'STATUS', 'REASON', 'INPUT', 'OUTPUT', 'CREATED'], rows));
     });
   runs
