@@ -94,6 +94,19 @@ describe('kit run --backend kubernetes (fake API server, real registry)', () => 
     expect(job.status.conditions.at(-1)).toMatchObject({ type: 'Failed', reason: 'PodFailurePolicy' });
   });
 
+  it('retries a failed run as a new Job when the run file asks for retry on error', async () => {
+    // The double's pods all run on this machine, so /tmp outlives one attempt (on a cluster it would not).
+    const ref = await pushedVariant('retry', 'run: |\n  marker=/tmp/kit-k8s-retry-$KIT_RUN_ID\n  if [ ! -f "$marker" ]; then touch "$marker"; echo first attempt fails; exit 4; fi\n  mkdir -p $KIT_OUTPUT_DIR/model && echo {} > $KIT_OUTPUT_DIR/model/model.json\nretry:\n  on_events: [error]\n  duration: 10m\noutputs:\n  model: model/model.json\nimage: python:3.12-slim\n');
+    const r = await kit(['run', ref, '--backend', 'kubernetes', '-t', `${registry.host}/demo/retry:out`]).done;
+    expect(r.code).toBe(0);
+    const [latest] = await runs();
+    expect(r.stdout).toContain('first attempt fails');
+    expect(r.stdout).toContain(`[kit] Job kit-${latest!.id} ended with exit_code:4; submitting the run again (retry on error)`);
+    expect(latest).toMatchObject({ status: 'succeeded', jobId: `kit-${latest!.id}-2` });
+    expect(cluster.jobs.get(`ml/kit-${latest!.id}`)!.spec.backoffLimit).toBe(0); // never the Job's own retries
+    expect(cluster.secrets.size).toBe(0);
+  });
+
   it('--dry-run prints valid manifests with no secret value, and creates nothing', async () => {
     const ref = await pushedVariant('dry', 'run: python3 src/train.py\nsecrets: [HF_TOKEN]\nnodes: 2\nresources: {gpu: "A100:1"}\noutputs:\n  model: model/model.json\nimage: python:3.12-slim\n');
     const before = cluster.requests.length;

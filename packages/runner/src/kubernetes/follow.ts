@@ -36,7 +36,8 @@ export interface FollowOptions {
 export async function followRun(options: FollowOptions): Promise<FollowEnd> {
   const { client, signal } = options;
   const pollMs = options.pollMs ?? 1000;
-  const selector = `${LABELS.runId}=${options.runId}`;
+  // This Job's pods only: a retried run has had other Jobs, with the same run label.
+  const selector = `batch.kubernetes.io/job-name=${options.job}`;
   const logs = new AbortController();
   const stopLogs = () => logs.abort();
   signal.addEventListener('abort', stopLogs, { once: true });

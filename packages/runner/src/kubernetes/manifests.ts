@@ -16,6 +16,8 @@ export const DEFAULT_TTL_SECONDS = 3600;
 
 export interface KubernetesRunSpec {
   runId: string;
+  /** Which submission of the run this is: a retry is a new Job, `kit-<run id>-<attempt>`. Default 1. */
+  attempt?: number;
   namespace: string;
   /** What the pod pulls, pinned: `registry/repository@sha256:…`. */
   input: string;
@@ -50,9 +52,9 @@ export interface KubernetesManifests {
   warnings: string[];
 }
 
-/** `kit-<run id>`: the Job, its Secret and its Service share the name (a DNS-1123 label). */
-export function jobName(runId: string): string {
-  const name = `kit-${runId}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+/** `kit-<run id>`, `-<attempt>` from the second: the Job, its Secret and its Service share the name (a DNS-1123 label). */
+export function jobName(runId: string, attempt = 1): string {
+  const name = `kit-${runId}${attempt > 1 ? `-${attempt}` : ''}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
   if (name.length > 52) throw new KitError('INVALID_ARGUMENT', `run id ${runId} is too long for a Kubernetes Job name`);
   return name;
 }
@@ -63,7 +65,7 @@ export function runLabels(runId: string): Record<string, string> {
 
 export function buildManifests(spec: KubernetesRunSpec): KubernetesManifests {
   const { runFile, runId, namespace } = spec;
-  const name = jobName(runId);
+  const name = jobName(runId, spec.attempt);
   const layout = podLayout(spec.mountRoot ?? DEFAULT_MOUNT_ROOT);
   const labels = runLabels(runId);
   const nodes = runFile.nodes;
@@ -71,8 +73,7 @@ export function buildManifests(spec: KubernetesRunSpec): KubernetesManifests {
   const warnings: string[] = [];
   const gpu = runFile.resources.gpu;
   const gpuCount = gpu ? gpuLimit(gpu, spec.nodeSelector ?? {}, warnings) : 0;
-  const unhandled = (runFile.retry?.onEvents ?? []).filter((e) => e !== 'interruption');
-  if (unhandled.length > 0) warnings.push(`retry on ${unhandled.join(', ')} is not done by the Kubernetes backend: a failed run stays failed, and a pod no node can take waits`);
+  if (runFile.retry?.onEvents.includes('no_capacity')) warnings.push('retry on no_capacity does not apply on Kubernetes: a pod no node can take waits in the queue');
 
   const secretData: Record<string, string> = { [SECRET_KEYS.dockerConfig]: b64(spec.dockerConfig) };
   if (spec.signingKey) secretData[SECRET_KEYS.signingKey] = b64(spec.signingKey);

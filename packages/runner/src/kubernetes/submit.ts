@@ -14,7 +14,7 @@ import { KubeClient, type KubeTarget } from './client.js';
 import { displayedManifests, manifestsYaml } from './dry-run.js';
 import { followRun, type FollowEnd } from './follow.js';
 import { resolveRemoteInput, type RemoteInput } from './input.js';
-import { buildManifests, type KubernetesManifests } from './manifests.js';
+import { buildManifests, type KubernetesManifests, type KubernetesRunSpec } from './manifests.js';
 import { podDockerConfig } from './pod-credentials.js';
 
 export interface KubernetesRunOptions {
@@ -56,6 +56,8 @@ export interface PreparedKubernetesRun {
   input: RemoteInput;
   runFile: RunFile;
   manifests: KubernetesManifests;
+  /** What the manifests were built from, to build a retry's. */
+  spec: KubernetesRunSpec;
   /** Registries the pod gets credentials for. */
   credentialsFor: string[];
   namespace: string;
@@ -88,7 +90,7 @@ export async function prepareKubernetesRun(options: KubernetesRunOptions, namesp
 
   const registries = [parseDockerReference(input.pinned).registry, ...outputs.map((o) => o.registry)];
   const credentials = await podDockerConfig(registries, options.credentials);
-  const manifests = buildManifests({
+  const spec: KubernetesRunSpec = {
     runId,
     namespace,
     input: input.pinned,
@@ -102,11 +104,12 @@ export async function prepareKubernetesRun(options: KubernetesRunOptions, namesp
     nodeSelector: options.nodeSelector,
     mountRoot: options.mountRoot,
     registryFlags: options.registryFlags,
-  });
+  };
+  const manifests = buildManifests(spec);
   for (const registry of new Set(registries)) {
     if (/^(localhost|127\.|\[::1\])/.test(registry)) manifests.warnings.push(`the pod reaches ${registry} from inside the cluster, where localhost is the pod itself`);
   }
-  return { runId, input, runFile, manifests, credentialsFor: credentials.found, namespace, secretValues: Object.values(secretValues) };
+  return { runId, input, runFile, manifests, spec, credentialsFor: credentials.found, namespace, secretValues: Object.values(secretValues) };
 }
 
 /** The manifests a run would create, as YAML documents, secret values replaced by where they come from. */
@@ -129,40 +132,53 @@ export async function runOnKubernetes(options: KubernetesRunOptions): Promise<Ru
   try {
     const prepared = await prepareKubernetesRun({ ...options, runId }, client.namespace);
     recorder.maskSecrets(prepared.secretValues);
-    const { manifests, input } = prepared;
-    const name = manifests.job.metadata!.name!;
-    for (const warning of manifests.warnings) say(warning);
+    const { input, runFile } = prepared;
+    for (const warning of prepared.manifests.warnings) say(warning);
     await update('pending', { inputDigest: input.descriptor.digest, host: `${client.context}/${client.namespace}`, startedAt: new Date().toISOString() });
-    if (options.signal?.aborted) return await update('cancelled', { terminationReason: 'interrupted' });
+    // retry on error is the runner's, as on every backend: a new Job, never the Job's own backoff.
+    const retryUntil = Date.now() + (runFile.retry?.durationMs ?? 0);
+    const mayRetryError = () => !!runFile.retry?.onEvents.includes('error') && Date.now() < retryUntil && !options.signal?.aborted;
+    for (let attempt = 1; ; attempt++) {
+      if (options.signal?.aborted) return await update('cancelled', { terminationReason: 'interrupted' });
+      const manifests = attempt === 1 ? prepared.manifests : buildManifests({ ...prepared.spec, attempt });
+      const name = manifests.job.metadata!.name!;
 
-    // The Secret first (the pods mount it), then the Job; then the Secret and Service are owned by
-    // the Job, so the garbage collector removes them with it even if this process dies.
-    const secret = await client.createSecret(manifests.secret);
-    created.push(() => client.deleteSecret(name));
-    const job = await client.createJob(manifests.job);
-    jobCreated = name;
-    const owner = [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: job.metadata!.uid!, blockOwnerDeletion: false }];
-    await client.replaceSecret({ ...manifests.secret, metadata: { ...manifests.secret.metadata, resourceVersion: secret.metadata?.resourceVersion, ownerReferences: owner } });
-    if (manifests.service) {
-      await client.createService({ ...manifests.service, metadata: { ...manifests.service.metadata, ownerReferences: owner } });
-      created.push(() => client.deleteService(name));
+      // The Secret first (the pods mount it), then the Job; then the Secret and Service are owned by
+      // the Job, so the garbage collector removes them with it even if this process dies.
+      const secret = await client.createSecret(manifests.secret);
+      created.push(() => client.deleteSecret(name));
+      const job = await client.createJob(manifests.job);
+      jobCreated = name;
+      const owner = [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: job.metadata!.uid!, blockOwnerDeletion: false }];
+      await client.replaceSecret({ ...manifests.secret, metadata: { ...manifests.secret.metadata, resourceVersion: secret.metadata?.resourceVersion, ownerReferences: owner } });
+      if (manifests.service) {
+        await client.createService({ ...manifests.service, metadata: { ...manifests.service.metadata, ownerReferences: owner } });
+        created.push(() => client.deleteService(name));
+      }
+      say(`created Job ${name} in namespace ${client.namespace} (${client.context})`);
+      await update('pending', { jobId: name });
+
+      const end = await followRun({
+        client,
+        job: name,
+        runId,
+        nodes: runFile.nodes,
+        hasSetup: runFile.setup.length > 0,
+        replacesDisrupted: !!runFile.retry?.onEvents.includes('interruption'),
+        onPhase: (phase, pendingReason) => void update(phase, { pendingReason: phase === 'pending' ? pendingReason : undefined }),
+        onOutput: emit,
+        signal: options.signal ?? new AbortController().signal,
+        pollMs: options.pollMs,
+      });
+      if (end.status === 'failed' && typeof end.exitCode === 'number' && end.terminationReason.startsWith('exit_code:') && mayRetryError()) {
+        say(`Job ${name} ended with ${end.terminationReason}; submitting the run again (retry on error)`);
+        // This attempt's Secret and Service go now; its Job stays for ttlSecondsAfterFinished (kubectl logs).
+        for (const remove of created.splice(0).reverse()) await remove().catch(() => undefined);
+        jobCreated = undefined;
+        continue;
+      }
+      return await finish(end);
     }
-    say(`created Job ${name} in namespace ${client.namespace} (${client.context})`);
-    await update('pending', { jobId: name });
-
-    const end = await followRun({
-      client,
-      job: name,
-      runId,
-      nodes: prepared.runFile.nodes,
-      hasSetup: prepared.runFile.setup.length > 0,
-      replacesDisrupted: !!prepared.runFile.retry?.onEvents.includes('interruption'),
-      onPhase: (phase, pendingReason) => void update(phase, { pendingReason: phase === 'pending' ? pendingReason : undefined }),
-      onOutput: emit,
-      signal: options.signal ?? new AbortController().signal,
-      pollMs: options.pollMs,
-    });
-    return await finish(end);
   } catch (e) {
     if (jobCreated) await client.deleteJob(jobCreated).catch(() => undefined); // nothing left running that no one follows
     if (!FINISHED.has(recorder.state.status)) await update('failed', { terminationReason: e instanceof KitError ? `error:${e.code}` : 'error' });

@@ -140,7 +140,11 @@ describe('Kubernetes manifests', () => {
 
     const retry = buildManifests(spec('run: x\noutputs: {model: m}\nretry: true'));
     expect(retry.job.spec!.podFailurePolicy!.rules[0]).toMatchObject({ action: 'Ignore' });
-    expect(retry.warnings).toEqual(['retry on no_capacity is not done by the Kubernetes backend: a failed run stays failed, and a pod no node can take waits']);
+    expect(retry.warnings).toEqual(['retry on no_capacity does not apply on Kubernetes: a pod no node can take waits in the queue']);
+    const second = buildManifests(spec('run: x\noutputs: {model: m}\nretry: {on_events: [error]}', { attempt: 2 }));
+    expectValid(second.job);
+    expect(second.warnings).toEqual([]);
+    expect([second.job, second.secret].map((o) => o.metadata!.name)).toEqual([`${retry.job.metadata!.name}-2`, `${retry.job.metadata!.name}-2`]);
   });
 
   it('never puts a secret value in plain env or anywhere outside the Secret', () => {
