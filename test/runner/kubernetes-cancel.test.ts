@@ -23,17 +23,23 @@ afterAll(async () => {
   await world?.stop();
 });
 
+/** A run whose train step sleeps, started in the background and followed until it is running. */
+async function startSleeper(name: string) {
+  const ref = await pushedVariant(name, 'run: |\n  echo started\n  sleep 300\noutputs:\n  model: model/model.json\nimage: python:3.12-slim\n');
+  const started = kit(['run', ref, '--backend', 'kubernetes', '-t', `${registry.host}/demo/${name}:out`]);
+  let id: string | undefined;
+  for (let i = 0; i < 150 && !id; i++) {
+    await sleep(100);
+    id = (await runs()).find((s) => s.status === 'running')?.id;
+  }
+  expect(id).toBeDefined();
+  return { started, id: id! };
+}
+
 describe('kit run --backend kubernetes: cancel and deadline (fake API server, real registry)', () => {
   it('kit runs cancel deletes the Job (background propagation) and the run ends cancelled', async () => {
-    const ref = await pushedVariant('cancel', 'run: |\n  echo started\n  sleep 300\noutputs:\n  model: model/model.json\nimage: python:3.12-slim\n');
-    const started = kit(['run', ref, '--backend', 'kubernetes', '-t', `${registry.host}/demo/cancel:out`]);
-    let id: string | undefined;
-    for (let i = 0; i < 150 && !id; i++) {
-      await sleep(100);
-      id = (await runs()).find((s) => s.status === 'running')?.id;
-    }
-    expect(id).toBeDefined();
-    await kitOk(home, ['runs', 'cancel', id!]);
+    const { started, id } = await startSleeper('cancel');
+    await kitOk(home, ['runs', 'cancel', id]);
     const r = await started.done;
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('started');
@@ -46,18 +52,11 @@ describe('kit run --backend kubernetes: cancel and deadline (fake API server, re
   });
 
   it('kit runs cancel deletes the Job of a run whose kit process died', async () => {
-    const ref = await pushedVariant('orphan', 'run: |\n  echo started\n  sleep 300\noutputs:\n  model: model/model.json\nimage: python:3.12-slim\n');
-    const started = kit(['run', ref, '--backend', 'kubernetes', '-t', `${registry.host}/demo/orphan:out`]);
-    let id: string | undefined;
-    for (let i = 0; i < 150 && !id; i++) {
-      await sleep(100);
-      id = (await runs()).find((s) => s.status === 'running')?.id;
-    }
-    expect(id).toBeDefined();
+    const { started, id } = await startSleeper('orphan');
     process.kill(started.pid, 'SIGKILL');
     await started.done;
     expect(cluster.jobs.has(`ml/kit-${id}`)).toBe(true); // the Job outlives its driver
-    const cancelled = await kit(['runs', 'cancel', id!]).done;
+    const cancelled = await kit(['runs', 'cancel', id]).done;
     expect(cancelled.stderr).toContain(`cancelled (Kubernetes Job kit-${id} in `);
     expect(cluster.jobs.has(`ml/kit-${id}`)).toBe(false);
     expect((await runs()).find((s) => s.id === id)).toMatchObject({ status: 'cancelled', terminationReason: 'interrupted' });
