@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeCluster, type FakeCluster, type FakeClusterOptions } from '../../packages/runner/test/kubernetes/fake-apiserver.js';
 import { startRegistry, type RegistryServer } from '../registry/harness.js';
+import { afterAll, beforeAll } from 'vitest';
 import { KIT, kitOk, ROOT } from '../kit-cli.js';
 
 export const FINE_TUNE = join(ROOT, 'examples/fine-tune');
@@ -78,5 +79,35 @@ export async function kubernetesWorld(options: Partial<FakeClusterOptions> = {})
       await cluster.stop();
       await registry.stop();
     },
+  };
+}
+
+/** The world of one test file: started before its tests and stopped after them; read it inside tests. */
+export function kubernetesWorldForFile(options: Partial<FakeClusterOptions> = {}): KubernetesWorld {
+  let world: KubernetesWorld | undefined;
+  beforeAll(async () => {
+    world = await kubernetesWorld(options);
+  });
+  afterAll(async () => {
+    await world?.stop();
+  });
+  const current = (): KubernetesWorld => {
+    if (!world) throw new Error('the Kubernetes test world starts in beforeAll: use it inside hooks and tests');
+    return world;
+  };
+  return {
+    get registry() {
+      return current().registry;
+    },
+    get cluster() {
+      return current().cluster;
+    },
+    get home() {
+      return current().home;
+    },
+    kit: (args, env) => current().kit(args, env),
+    runs: () => current().runs(),
+    pushedVariant: (name, runFile) => current().pushedVariant(name, runFile),
+    stop: () => current().stop(),
   };
 }
