@@ -183,6 +183,8 @@ async function executeSteps(host: ExecutionHost, workspace: Workspace, spec: Run
 
 /** On a scheduler: one job, resubmitted on error or interruption when asked; what it was given goes to provenance. */
 async function executeJob(scheduler: Scheduler, request: JobRequest, recorder: RunRecorder, mayRetry: (event: RetryEvent) => boolean, signal?: AbortSignal): Promise<Executed> {
+  // Cancelled before anything was submitted; mayRetry is false once cancelled, so retries need no check.
+  if (signal?.aborted) return { ended: await finish(recorder.update, { status: 'cancelled' }, 'failed') };
   let attempt = await runJob(scheduler, request, recorder, signal);
   while ((attempt.end.outcome === 'failed' && attempt.end.step === 'run' && mayRetry('error')) || (attempt.end.outcome === 'interrupted' && mayRetry('interruption'))) {
     recorder.emit(Buffer.from(`[kit] job ${attempt.job.id} ended ${attempt.end.detail ?? attempt.end.outcome}; submitting again\n`));
@@ -202,7 +204,6 @@ async function executeJob(scheduler: Scheduler, request: JobRequest, recorder: R
 
 /** One submission of the job, followed to its end; aborting the signal cancels it on the cluster. */
 async function runJob(scheduler: Scheduler, request: JobRequest, recorder: RunRecorder, signal?: AbortSignal): Promise<{ job: SubmittedJob; end: JobEnd }> {
-  if (signal?.aborted) return { job: { id: '', done: Promise.resolve({ outcome: 'cancelled', step: 'setup', exitCode: null }), cancel: async () => undefined, allocation: async () => ({ nodes: [], gpus: [] }) }, end: { outcome: 'cancelled', step: 'setup', exitCode: null } };
   let job: SubmittedJob;
   try {
     job = await scheduler.submit(request, {
