@@ -85,6 +85,16 @@ mark_locks
 publish "$base.exit" "$rc"
 `;
 
+/** Shell that waits (up to 20 s) until the step at BASE has its process group, or has already ended. */
+function awaitProcessGroup(base: string): string {
+  return `i=0
+while [ ! -s "${base}.pgid" ] && [ ! -e "${base}.exit" ]; do
+  i=$((i + 1))
+  if [ "$i" -gt 400 ]; then echo "the step wrapper did not start within 20 s" >&2; exit 1; fi
+  sleep 0.05
+done`;
+}
+
 /**
  * Unpack the step's files (a small tar on stdin, private to the user) and start the wrapper, then
  * wait until the step has its process group; prints the wrapper's pid. A step of the same name
@@ -106,12 +116,7 @@ rm -f "$base.exit" "$base.pgid" "$base.pid" && : > "$base.log" || exit 1
 # The launch id tells a runner whose connection dropped meanwhile that this launch got this far.
 printf '%s\\n' "$7" > "$base.launch" || exit 1
 setsid nohup bash --norc --noprofile "$1/${WRAPPER_NAME}" "$1" "$2" "$3" "$4" "$5" "$6" < /dev/null > /dev/null 2>&1 8>&- &
-i=0
-while [ ! -s "$base.pgid" ] && [ ! -e "$base.exit" ]; do
-  i=$((i + 1))
-  if [ "$i" -gt 400 ]; then echo "the step wrapper did not start within 20 s" >&2; exit 1; fi
-  sleep 0.05
-done
+${awaitProcessGroup('$base')}
 printf '%s\\n' "$!"`;
 
 /**
@@ -122,12 +127,7 @@ printf '%s\\n' "$!"`;
 const ADOPT = `exec 8>> "$1.launch.lock"
 command -v flock > /dev/null 2>&1 && flock -w 30 8
 [ "$(cat "$1.launch" 2>/dev/null)" = "$2" ] || { echo absent; exit 0; }
-i=0
-while [ ! -s "$1.pgid" ] && [ ! -e "$1.exit" ]; do
-  i=$((i + 1))
-  if [ "$i" -gt 400 ]; then echo "the step wrapper did not start within 20 s" >&2; exit 1; fi
-  sleep 0.05
-done
+${awaitProcessGroup('$1')}
 echo started`;
 
 /**
