@@ -87,9 +87,9 @@ export class LocalHost implements ExecutionHost {
   async close(): Promise<void> {}
 }
 
-/** What a login shell would have; the rest of the caller's environment (tokens, …) stays out of the run. */
-export function loginBasics(environment: NodeJS.ProcessEnv): Record<string, string> {
-  const kept = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ'];
+/** What a login shell would have, plus `also`; the rest of the caller's environment (tokens, …) stays out of the run. */
+export function loginBasics(environment: NodeJS.ProcessEnv, also: readonly string[] = []): Record<string, string> {
+  const kept = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ', ...also];
   return Object.fromEntries(kept.filter((k) => environment[k] !== undefined).map((k) => [k, environment[k]!]));
 }
 

@@ -45,7 +45,7 @@ export class LocalClusterShell implements ClusterShell {
 
   command(argv: string[], env?: Record<string, string>): Promise<string> {
     // As on the local backend, the job gets the login basics, not the caller's whole environment.
-    const full = env ? { ...loginBasics(process.env), ...pick(process.env, SLURM_ENV), ...env } : process.env;
+    const full = env ? { ...loginBasics(process.env, SLURM_ENV), ...env } : process.env;
     return new Promise((resolve, reject) => {
       execFile(argv[0]!, argv.slice(1), { env: full, timeout: 60_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
         if (!error) return resolve(stdout);
@@ -98,8 +98,4 @@ export function notInstalled(command: string, where: string): KitError {
 export function commandFailed(command: string, stderr: string): KitError {
   const said = stderr.trim().split('\n').filter(Boolean).pop() ?? 'failed';
   return new KitError(command === 'sbatch' ? 'INVALID_ARGUMENT' : 'NETWORK', `${command}: ${said.replace(/^\w+: error: /, '')}`);
-}
-
-function pick(env: NodeJS.ProcessEnv, names: string[]): Record<string, string> {
-  return Object.fromEntries(names.filter((n) => env[n] !== undefined).map((n) => [n, env[n]!]));
 }
