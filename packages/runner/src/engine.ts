@@ -1,11 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { describeModelKit, KitError, layerSelected, parseFilter, resolveLocal, type Descriptor, type LocalStore, type PackResult } from '@modelkit/core';
+import { describeModelKit, KitError, resolveLocal, type Descriptor, type LocalStore, type PackResult } from '@modelkit/core';
 import { gpuEnvironment, selectGpus } from './gpu/index.js';
 import type { ExecutionHost, GpuInfo, StepHandle, Workspace } from './hosts/host.js';
 import { isScheduler, type JobEnd, type JobRequest, type Scheduler, type SubmittedJob } from './hosts/scheduler.js';
-import { inputArchives } from './materialize.js';
+import { runInputArchives } from './materialize.js';
 import { packageRun, type FinishedRun } from './package-run.js';
 import { RunRecorder, type RunUpdate } from './recorder.js';
 import { parseGpuSpec, type GpuRequest, type RetryEvent, type RunFile } from './runfile/index.js';
@@ -85,9 +85,7 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
     phase = 'steps';
 
     workspace = await host.createWorkspace(runId);
-    const filters = (spec.inputs ?? []).map(parseFilter);
-    const selected = contents.layers.filter((l) => layerSelected(filters, l.kind, l.element));
-    for (const archive of inputArchives(store, selected, contents.kitfile)) await host.extractTar(archive.tar(), workspace.inputs);
+    for (const archive of runInputArchives(store, contents, spec.inputs)) await host.extractTar(archive.tar(), workspace.inputs);
 
     const started = new Date().toISOString();
     const executed = isScheduler(host)

@@ -3,10 +3,13 @@ import {
   encodeTarHeader,
   KitError,
   kitfileToYaml,
+  layerSelected,
   padding,
+  parseFilter,
   TAR_TRAILER,
   type Kitfile,
   type LocalStore,
+  type ModelKitContents,
   type ResolvedLayer,
 } from '@modelkit/core';
 
@@ -37,6 +40,12 @@ export function inputArchives(store: LocalStore, layers: ResolvedLayer[], kitfil
   const kitfileBytes = Buffer.from(kitfileToYaml(kitfile));
   archives.push({ what: 'Kitfile', tar: () => singleFileTar('Kitfile', kitfileBytes.length, [kitfileBytes], false) });
   return archives;
+}
+
+/** What a run materializes: the layers its run file's `inputs` select (every layer when it names none), and the Kitfile. */
+export function runInputArchives(store: LocalStore, contents: ModelKitContents, inputs: string[] | undefined): InputArchive[] {
+  const filters = (inputs ?? []).map(parseFilter);
+  return inputArchives(store, contents.layers.filter((l) => layerSelected(filters, l.kind, l.element)), contents.kitfile);
 }
 
 /**

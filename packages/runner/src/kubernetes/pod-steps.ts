@@ -7,11 +7,11 @@
 import type { KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeModelKit, extractTar, KitError, layerSelected, parseFilter, resolveLocal, sha256Digest, type LocalStore } from '@modelkit/core';
+import { describeModelKit, extractTar, KitError, parseFilter, resolveLocal, sha256Digest, type LocalStore } from '@modelkit/core';
 import { parseDockerReference, pullModelKit, pushModelKit, type RegistryClient } from '@modelkit/registry';
 import { parseGpuCsv } from '../gpu/nvidia-smi.js';
 import type { GpuInfo } from '../hosts/host.js';
-import { inputArchives } from '../materialize.js';
+import { runInputArchives } from '../materialize.js';
 import { packageRun } from '../package-run.js';
 import { redact } from '../recorder.js';
 import { findRunFile } from '../runfile-in-kit.js';
@@ -45,8 +45,7 @@ export async function materializeInPod(options: PodStepBase & { inputs?: string[
   const pulled = await pullModelKit({ store, repository, reference: target, filters: pullFilters });
   const kit = await resolveLocal(store, pulled.descriptor.digest);
   const contents = describeModelKit(kit.manifest, await store.readBlob(kit.manifest.config, 'config'), input);
-  const selected = contents.layers.filter((l) => layerSelected(filters, l.kind, l.element));
-  for (const archive of inputArchives(store, selected, contents.kitfile)) {
+  for (const archive of runInputArchives(store, contents, options.inputs)) {
     options.log(`[kit] unpacking ${archive.what}`);
     await extractTar(archive.tar(), layout.inputs, `input for ${layout.inputs}`);
   }
