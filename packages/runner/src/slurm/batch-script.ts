@@ -20,7 +20,7 @@ export const JOB_FILES = {
   phase: 'phase',
   exit: 'exit',
   gpusPrefix: 'gpus-',
-  gpus: (node: string) => `gpus-${node}.csv`,
+  gpus: (node: string) => `${JOB_FILES.gpusPrefix}${node}.csv`,
   /** Per node: the GPU indices Slurm gave its run step. */
   nodeGpus: 'node-',
   /** Per step and node: the exit code of that node's share (`status-run-<node>`). */
@@ -144,7 +144,7 @@ export function batchFiles(request: JobRequest, jobDir: string, options: SlurmJo
     // What each node was given, for provenance: Slurm's indices, and nvidia-smi's names and UUIDs where it exists.
     `if [ "$1" = run ]; then echo "\${SLURM_STEP_GPUS:-\${SLURM_JOB_GPUS:-}}" > ${dir}/${JOB_FILES.nodeGpus}"$node"; fi`,
     `if [ "$1" = run ] && [ "$KIT_GPUS_PER_NODE" -gt 0 ] && command -v nvidia-smi >/dev/null 2>&1; then`,
-    `  nvidia-smi --query-gpu=${GPU_QUERY_FIELDS.join(',')} --format=csv,noheader,nounits > ${dir}/gpus-"$node".csv 2>/dev/null || true`,
+    `  nvidia-smi --query-gpu=${GPU_QUERY_FIELDS.join(',')} --format=csv,noheader,nounits > ${dir}/${JOB_FILES.gpusPrefix}"$node".csv 2>/dev/null || true`,
     'fi',
     `bash -e ${dir}/"$1".sh`,
     'code=$?',
