@@ -63,6 +63,20 @@ function countApps(appsCsv: string): Map<string, number> {
 }
 
 /**
+ * GPUs from the --query-gpu CSV a job saved on its node (Slurm, a Kubernetes pod), for provenance:
+ * none when the node had no nvidia-smi or its output cannot be read, since the run has already
+ * succeeded and only the record of its GPUs is missing.
+ */
+export function savedGpus(csv: string | undefined, banner?: string): GpuInfo[] {
+  if (!csv?.trim()) return [];
+  try {
+    return parseGpuCsv(csv, '', banner);
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Parse the outputs of NVIDIA_SMI_GPU_QUERY and NVIDIA_SMI_APPS_QUERY (and optionally the banner).
  * A memory value nvidia-smi does not report ([N/A] on unified-memory parts such as GB10, or for
  * memory.used on some MIG/vGPU setups) becomes 0: selection then cannot match it on memory and

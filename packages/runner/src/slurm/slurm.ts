@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KitError } from '@modelkit/core';
-import { parseGpuCsv } from '../gpu/nvidia-smi.js';
+import { savedGpus } from '../gpu/nvidia-smi.js';
 import type { GpuInfo, Workspace } from '../hosts/host.js';
 import type { JobAllocation, JobEnd, JobEvents, JobPhase, JobRequest, Scheduler, SubmittedJob } from '../hosts/scheduler.js';
 import { batchFiles, JOB_FILES, type SlurmJobOptions } from './batch-script.js';
@@ -158,7 +158,7 @@ class JobFollower {
       const given = (await this.read(`${JOB_FILES.nodeGpus}${node}`))?.trim() ?? '';
       const indices = given === '' ? [] : expandIndices(given);
       if (indices.length === 0) continue;
-      const listed = names.includes(JOB_FILES.gpus(node)) ? safeParse((await this.read(JOB_FILES.gpus(node))) ?? '') : [];
+      const listed = names.includes(JOB_FILES.gpus(node)) ? savedGpus(await this.read(JOB_FILES.gpus(node))) : [];
       // nvidia-smi inside a cgroup-confined job lists only the job's GPUs; outside one it lists all.
       const mine = listed.length === indices.length ? listed : listed.filter((g) => indices.includes(g.index));
       gpus.push(...(mine.length > 0 ? mine : indices.map((index) => slurmGpu(node, index))));
@@ -210,12 +210,4 @@ export async function cancelSlurmJob(shell: ClusterShell, jobId: string): Promis
 /** A GPU as Slurm knows it: an index on a node, with no name or UUID (no nvidia-smi there). */
 function slurmGpu(node: string, index: number): GpuInfo {
   return { index, uuid: `slurm:${node}:gpu${index}`, name: 'gpu', memoryTotalMiB: 0, memoryUsedMiB: 0, processes: 0 };
-}
-
-function safeParse(csv: string): GpuInfo[] {
-  try {
-    return parseGpuCsv(csv, '');
-  } catch {
-    return [];
-  }
 }
