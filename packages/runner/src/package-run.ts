@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { attachLocal, type Descriptor, type LocalStore, type ModelKitContents, type PackResult } from '@modelkit/core';
+import { parseDockerReference, pushModelKit, type RegistryClient } from '@modelkit/registry';
 import type { GpuInfo } from './hosts/host.js';
 import { packOutputs, planOutputs } from './outputs.js';
 import { provenancePayload, provenanceStatement, type RunProvenance } from './provenance.js';
@@ -57,4 +58,16 @@ export async function packageRun(store: LocalStore, run: FinishedRun): Promise<P
   });
   await attachLocal(store, output.descriptor, provenancePayload(output.descriptor, statement, run.key));
   return output;
+}
+
+/**
+ * Push a packed output (with its referrers, the provenance among them) to the repository of its
+ * first reference, under every tag given for that repository. `mountFrom` names repositories of
+ * the same registry to mount shared blobs from instead of uploading them.
+ */
+export async function pushRunOutput(store: LocalStore, client: RegistryClient, references: string[], mountFrom?: string[]): Promise<void> {
+  const first = parseDockerReference(references[0]!);
+  const { repository } = client.repository(first);
+  const tags = references.map((r) => parseDockerReference(r)).filter((r) => r.registry === first.registry && r.repository === first.repository).map((r) => r.tag ?? 'latest');
+  await pushModelKit({ store, source: references[0]!, repository, tags, mountFrom });
 }

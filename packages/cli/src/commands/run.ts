@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KitError, loadPrivateKey, pack, resolveLocal, type LocalStore } from '@modelkit/core';
-import { parseDockerReference, pullModelKit, pushModelKit } from '@modelkit/registry';
-import { LocalClusterShell, LocalHost, parseSshTarget, runModelKit, RunStore, SlurmScheduler, SshClusterShell, SshHost, type ExecutionHost, type Scheduler } from '@modelkit/runner';
+import { pullModelKit } from '@modelkit/registry';
+import { LocalClusterShell, LocalHost, parseSshTarget, pushRunOutput, runModelKit, RunStore, SlurmScheduler, SshClusterShell, SshHost, type ExecutionHost, type Scheduler } from '@modelkit/runner';
 import type { Command } from 'commander';
 import { kitHome, openStore } from '../context.js';
 import { registryClient, withNetworkOptions, type NetworkFlags } from '../remote.js';
@@ -137,10 +137,7 @@ function parseNodes(text: string): number {
 async function pushOutput(command: Command, opts: RunFlags, store: LocalStore, references: string[]): Promise<void> {
   const client = registryClient(command, opts);
   try {
-    const first = parseDockerReference(references[0]!);
-    const { repository } = client.repository(first);
-    const tags = references.map((r) => parseDockerReference(r)).filter((r) => r.registry === first.registry && r.repository === first.repository).map((r) => r.tag ?? 'latest');
-    await pushModelKit({ store, source: references[0]!, repository, tags });
+    await pushRunOutput(store, client, references);
   } finally {
     await client.close();
   }

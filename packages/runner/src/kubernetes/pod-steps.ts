@@ -8,11 +8,10 @@ import type { KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeModelKit, extractTar, KitError, parseFilter, resolveLocal, sha256Digest, type LocalStore } from '@modelkit/core';
-import { parseDockerReference, pullModelKit, pushModelKit, type RegistryClient } from '@modelkit/registry';
-import { parseGpuCsv } from '../gpu/nvidia-smi.js';
-import type { GpuInfo } from '../hosts/host.js';
+import { parseDockerReference, pullModelKit, type RegistryClient } from '@modelkit/registry';
+import { savedGpus } from '../gpu/nvidia-smi.js';
 import { runInputArchives } from '../materialize.js';
-import { packageRun } from '../package-run.js';
+import { packageRun, pushRunOutput } from '../package-run.js';
 import { redact } from '../recorder.js';
 import { findRunFile } from '../runfile-in-kit.js';
 import { PUSH_MARKER, RUN_FILES, type PodLayout } from './layout.js';
@@ -86,7 +85,7 @@ export async function packageInPod(options: PackageStepOptions): Promise<RunOutp
 
   const secrets = options.mask.map((n) => env[n] ?? '').filter((v) => v.length > 0);
   const log = redact((await read(RUN_FILES.log)) ?? Buffer.alloc(0), secrets);
-  const gpus = await podGpus((await read(RUN_FILES.gpus))?.toString('utf8'), (await read(RUN_FILES.banner))?.toString('utf8'));
+  const gpus = savedGpus((await read(RUN_FILES.gpus))?.toString('utf8'), (await read(RUN_FILES.banner))?.toString('utf8'));
   const node = env.KIT_NODE_NAME || 'unknown';
   const now = new Date().toISOString();
   const output = await packageRun(store, {
@@ -114,21 +113,9 @@ export async function packageInPod(options: PackageStepOptions): Promise<RunOutp
   const from = options.client.repository(pinned(options.input));
   await pullModelKit({ store, repository: from.repository, reference: from.target, filters: [parseFilter('code,datasets,docs,prompts')] });
   const first = parseDockerReference(references[0]!);
-  const { repository } = options.client.repository(first);
-  const tags = references.map((r) => parseDockerReference(r)).filter((r) => r.registry === first.registry && r.repository === first.repository).map((r) => r.tag ?? 'latest');
-  await pushModelKit({ store, source: references[0]!, repository, tags, mountFrom: first.registry === input.registry && first.repository !== input.repository ? [input.repository] : undefined });
+  await pushRunOutput(store, options.client, references, first.registry === input.registry && first.repository !== input.repository ? [input.repository] : undefined);
   options.log(`[kit] pushed ${output.descriptor.digest}`);
   return { digest: output.descriptor.digest, references, gpus: gpus.map((g) => g.uuid) };
-}
-
-/** What nvidia-smi said in the train container; nothing when it was not there. */
-async function podGpus(csv: string | undefined, banner: string | undefined): Promise<GpuInfo[]> {
-  if (!csv?.trim()) return [];
-  try {
-    return parseGpuCsv(csv, '', banner);
-  } catch {
-    return [];
-  }
 }
 
 function pinned(input: string): string {
