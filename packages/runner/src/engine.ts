@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { describeModelKit, KitError, resolveLocal, type Descriptor, type LocalStore, type PackResult } from '@modelkit/core';
+import { KitError, openLocal, type Descriptor, type LocalStore, type PackResult } from '@modelkit/core';
 import { gpuEnvironment, selectGpus } from './gpu/index.js';
 import type { ExecutionHost, GpuInfo, StepHandle, Workspace } from './hosts/host.js';
 import { isScheduler, type JobEnd, type JobRequest, type Scheduler, type SubmittedJob } from './hosts/scheduler.js';
@@ -60,8 +60,7 @@ export async function runModelKit(options: RunOptions): Promise<RunState> {
   try {
     await update('fetching');
     const resolved = await options.resolveInput();
-    const kit = await resolveLocal(store, resolved.descriptor.digest);
-    const contents = describeModelKit(kit.manifest, await store.readBlob(kit.manifest.config, 'config'), options.input);
+    const { contents } = await openLocal(store, resolved.descriptor.digest, options.input);
     const runFile = await findRunFile(store, contents, options.input);
     const spec = options.nodes === undefined ? runFile.runFile : { ...runFile.runFile, nodes: options.nodes };
     const environment = options.environment ?? process.env;

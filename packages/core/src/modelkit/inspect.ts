@@ -7,11 +7,11 @@ import { diffManifests, type ManifestDiff } from './diff.js';
 import { ANNOTATION_CLI_VERSION } from './mediatypes.js';
 import { listLocal, resolveLocal, type LocalModelKit } from './repository.js';
 
-/** A local ModelKit with its config read and interpreted. */
-export async function openLocal(store: LocalStore, reference: string): Promise<LocalModelKit & { contents: ModelKitContents; config: Buffer }> {
+/** A local ModelKit with its config read and interpreted; `where` names it in messages (default: the reference). */
+export async function openLocal(store: LocalStore, reference: string, where = reference): Promise<LocalModelKit & { contents: ModelKitContents; config: Buffer }> {
   const kit = await resolveLocal(store, reference);
   const config = await store.readBlob(kit.manifest.config, 'config');
-  return { ...kit, config, contents: describeModelKit(kit.manifest, config, reference) };
+  return { ...kit, config, contents: describeModelKit(kit.manifest, config, where) };
 }
 
 /** `kit inspect`: what upstream prints, {digest, cliVersion, kitfile, manifest}. */

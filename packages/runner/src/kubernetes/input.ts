@@ -4,7 +4,7 @@
  * file (manifest, config, code layers) is pulled into the local store.
  */
 import { stat } from 'node:fs/promises';
-import { describeModelKit, KitError, parseFilter, resolveLocal, type Descriptor, type LocalStore, type ModelKitContents } from '@modelkit/core';
+import { KitError, openLocal, parseFilter, resolveLocal, type Descriptor, type LocalStore, type ModelKitContents } from '@modelkit/core';
 import { pullModelKit, RegistryError, type RegistryClient } from '@modelkit/registry';
 import { findRunFile, type PackedRunFile } from '../runfile-in-kit.js';
 
@@ -43,8 +43,7 @@ export async function resolveRemoteInput(store: LocalStore, registry: RegistryCl
   }
   // By digest, so no local tag moves; the code layers carry the run file.
   await pullModelKit({ store, repository, reference: descriptor.digest, filters: [parseFilter('code')] });
-  const kit = await resolveLocal(store, descriptor.digest);
-  const contents = describeModelKit(kit.manifest, await store.readBlob(kit.manifest.config, 'config'), input);
+  const { contents } = await openLocal(store, descriptor.digest, input);
   const runFile = await findRunFile(store, contents, input);
   return { reference: where, descriptor, pinned: `${where}@${descriptor.digest}`, contents, runFile };
 }

@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeModelKit, extractTar, KitError, parseFilter, resolveLocal, sha256Digest, type LocalStore } from '@modelkit/core';
+import { extractTar, KitError, openLocal, parseFilter, sha256Digest, type LocalStore } from '@modelkit/core';
 import { parseDockerReference, pullModelKit, type RegistryClient } from '@modelkit/registry';
 import { savedGpus } from '../gpu/nvidia-smi.js';
 import { runInputArchives } from '../materialize.js';
@@ -42,8 +42,7 @@ export async function materializeInPod(options: PodStepBase & { inputs?: string[
   const pullFilters = filters.length > 0 ? [...filters, parseFilter('code')] : [];
   options.log(`[kit] pulling ${input}${filters.length > 0 ? ` (${options.inputs!.join(', ')}, and the code for the run file)` : ''}`);
   const pulled = await pullModelKit({ store, repository, reference: target, filters: pullFilters });
-  const kit = await resolveLocal(store, pulled.descriptor.digest);
-  const contents = describeModelKit(kit.manifest, await store.readBlob(kit.manifest.config, 'config'), input);
+  const { contents } = await openLocal(store, pulled.descriptor.digest, input);
   for (const archive of runInputArchives(store, contents, options.inputs)) {
     options.log(`[kit] unpacking ${archive.what}`);
     await extractTar(archive.tar(), layout.inputs, `input for ${layout.inputs}`);
@@ -78,8 +77,8 @@ export async function packageInPod(options: PackageStepOptions): Promise<RunOutp
   if (options.tags.length === 0) throw new KitError('INVALID_ARGUMENT', 'the package step needs -t registry/repository:tag for the output');
   const input = parseDockerReference(pinned(options.input));
   const reference = `${input.registry}/${input.repository}`;
-  const kit = await resolveLocal(store, input.digest!);
-  const contents = describeModelKit(kit.manifest, await store.readBlob(kit.manifest.config, 'config'), options.input);
+  const kit = await openLocal(store, input.digest!, options.input);
+  const { contents } = kit;
   const runFile = await findRunFile(store, contents, options.input);
   const read = (name: string) => readFile(join(layout.run, name)).catch(() => undefined);
 
